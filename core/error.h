@@ -1,0 +1,39 @@
+// minidl::Error: the one exception type of the library.
+//
+// Every message says what operation failed, what was expected and what was
+// found, e.g. "conv2d: input has 4 channels, weight expects 3". Errors raised
+// by a failing library call (CUDA, cuBLAS, cuDNN, a file) also carry the call
+// and the file:line of the caller.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include <fmt/format.h>
+
+namespace minidl {
+
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+// Where a check was made. Default arguments capture the caller's position,
+// so a helper can report the line that called it without a macro.
+struct SourceLocation {
+  const char* file = __builtin_FILE();
+  int line = __builtin_LINE();
+};
+
+// Throws Error with a formatted message: fail("conv2d: input has {} channels", c).
+template <typename... Args>
+[[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) {
+  throw Error(fmt::format(format, std::forward<Args>(args)...));
+}
+
+// Throws Error(message) when condition is false.
+inline void check(bool condition, const std::string& message) {
+  if (!condition) throw Error(message);
+}
+
+}  // namespace minidl
