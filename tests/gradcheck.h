@@ -75,7 +75,6 @@ inline void require_close(const Tensor& actual, const Tensor& expected, double r
     }
     return 0.0;
   };
-  double worst = 0.0;
   for (std::int64_t i = 0; i < a.numel(); ++i) {
     double x = value(a, i), y = value(e, i);
     double excess = std::abs(x - y) - (atol + rtol * std::abs(y));
@@ -83,7 +82,6 @@ inline void require_close(const Tensor& actual, const Tensor& expected, double r
       INFO(what << ": element " << i << " is " << x << ", expected " << y);
       REQUIRE(std::abs(x - y) <= atol + rtol * std::abs(y));
     }
-    worst = std::max(worst, std::abs(x - y));
   }
 }
 

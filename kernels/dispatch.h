@@ -1,0 +1,24 @@
+// Helpers the Tensor-level ops share to validate arguments and pick an implementation.
+#pragma once
+
+#include <initializer_list>
+
+#include "core/tensor.h"
+
+namespace minidl::ops {
+
+// Where an op runs: the device of its first tensor, after checking that every
+// defined tensor in `tensors` is on that device and has that floating dtype
+// (f32 or f64). Throws Error naming the op, e.g.
+// "conv2d: weight must be on cuda:0, got cpu" or "conv2d: bias must have dtype f32, got f64".
+struct NamedTensor {
+  const char* name;
+  const Tensor* tensor;
+};
+Device common_float_device(const char* op, std::initializer_list<NamedTensor> tensors);
+
+// For a CUDA tensor reaching an op that has no CUDA implementation in this build:
+// throws "<op>: no CUDA implementation in this build".
+[[noreturn]] void no_cuda_implementation(const char* op);
+
+}  // namespace minidl::ops
