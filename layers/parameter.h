@@ -1,0 +1,16 @@
+// Parameter: a trainable tensor and the gradient that backward accumulates into it.
+#pragma once
+
+#include <string>
+
+#include "core/tensor.h"
+
+namespace minidl::nn {
+
+struct Parameter {
+  std::string name;  // the state_dict key, e.g. "conv1.weight" once inside a Sequential
+  Tensor value;
+  Tensor grad;       // same shape, dtype and device as value; zeroed by zero_grad()
+};
+
+}  // namespace minidl::nn
