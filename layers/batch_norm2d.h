@@ -1,0 +1,41 @@
+// BatchNorm2d: torch.nn.BatchNorm2d(num_features, eps=1e-5, momentum=0.1, affine=True,
+// track_running_stats=True). The math is in kernels/batch_norm2d.h.
+//
+// Training mode normalises with the batch's statistics and updates the running
+// estimates (also under a NoGradGuard, as PyTorch does); evaluation mode uses the
+// running estimates. Initial state as PyTorch: weight 1, bias 0, running_mean 0,
+// running_var 1, num_batches_tracked 0.
+#pragma once
+
+#include "kernels/batch_norm2d.h"
+#include "layers/module.h"
+
+namespace minidl::nn {
+
+class BatchNorm2d : public Module {
+ public:
+  explicit BatchNorm2d(int num_features, double eps = 1e-5, double momentum = 0.1);
+
+  Tensor forward(const Tensor& input) override;
+  Tensor backward(const Tensor& grad_output) override;
+  std::vector<Parameter*> parameters() override { return {&weight, &bias}; }
+  std::vector<Buffer*> buffers() override { return {&running_mean, &running_var, &num_batches_tracked}; }
+  std::string repr() const override;
+  // num_batches_tracked is a host counter in PyTorch's format (i64, shape ()), and stays on the CPU.
+  void to(Device device) override;
+
+  Parameter weight{"weight", {}, {}};
+  Parameter bias{"bias", {}, {}};
+  Buffer running_mean{"running_mean", {}};
+  Buffer running_var{"running_var", {}};
+  Buffer num_batches_tracked{"num_batches_tracked", {}};
+
+ private:
+  int num_features_;
+  ops::BatchNormParams params_;
+  bool forward_was_training_ = true;  // which backward applies
+  Tensor input_, save_mean_, save_invstd_;
+  Tensor output_, grad_input_;
+};
+
+}  // namespace minidl::nn

@@ -1,0 +1,28 @@
+// Linear: torch.nn.Linear. input (N, in_features) -> output (N, out_features),
+// output = input @ weight^T + bias; weight (out_features, in_features), bias (out_features).
+// Initialised as PyTorch: weight and bias ~ U(-1/sqrt(in_features), 1/sqrt(in_features)).
+#pragma once
+
+#include "layers/module.h"
+
+namespace minidl::nn {
+
+class Linear : public Module {
+ public:
+  Linear(int in_features, int out_features, Generator& generator);
+
+  Tensor forward(const Tensor& input) override;
+  Tensor backward(const Tensor& grad_output) override;
+  std::vector<Parameter*> parameters() override { return {&weight, &bias}; }
+  std::string repr() const override;
+
+  Parameter weight{"weight", {}, {}};
+  Parameter bias{"bias", {}, {}};
+
+ private:
+  int in_features_, out_features_;
+  Tensor input_;
+  Tensor output_, grad_input_;
+};
+
+}  // namespace minidl::nn

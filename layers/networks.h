@@ -1,0 +1,17 @@
+// The CIFAR-10 study's network, with PyTorch's names:
+//
+//   3 x [ conv 3x3 pad 1 (3->32, 32->32, 32->32) -> (BatchNorm2d) -> ReLU -> max-pool 2x2 ]
+//   -> flatten (C, H, W) -> fc1 512->64 -> ReLU -> out 64->10
+//
+// 52,874 parameters; 53,066 with batch norm (64 more per BatchNorm2d: weight and bias).
+#pragma once
+
+#include <memory>
+
+#include "layers/sequential.h"
+
+namespace minidl::nn {
+
+std::unique_ptr<Sequential> make_study_net(bool batch_norm, Generator& generator);
+
+}  // namespace minidl::nn

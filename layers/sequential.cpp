@@ -1,0 +1,95 @@
+#include "layers/sequential.h"
+
+#include <algorithm>
+
+namespace minidl::nn {
+
+namespace {
+// 52874 -> "52,874"
+std::string with_thousands_separators(std::int64_t value) {
+  std::string digits = std::to_string(value);
+  for (int pos = static_cast<int>(digits.size()) - 3; pos > 0; pos -= 3) digits.insert(pos, ",");
+  return digits;
+}
+}  // namespace
+
+Sequential& Sequential::add(const std::string& name, std::shared_ptr<Module> module) {
+  if (name.empty() || name.find('.') != std::string::npos)
+    fail("Sequential::add: a child's name must be non-empty and contain no '.', got \"{}\"", name);
+  for (const auto& [existing, _] : children_)
+    if (existing == name) fail("Sequential::add: a child named \"{}\" already exists", name);
+  for (Parameter* parameter : module->parameters()) parameter->name = name + "." + parameter->name;
+  for (Buffer* buffer : module->buffers()) buffer->name = name + "." + buffer->name;
+  module->train(training_);
+  children_.emplace_back(name, std::move(module));
+  return *this;
+}
+
+Tensor Sequential::forward(const Tensor& input) {
+  Tensor x = input;
+  for (auto& [name, module] : children_) x = module->forward(x);
+  return x;
+}
+
+Tensor Sequential::backward(const Tensor& grad_output) {
+  Tensor grad = grad_output;
+  for (auto it = children_.rbegin(); it != children_.rend(); ++it) grad = it->second->backward(grad);
+  return grad;
+}
+
+std::vector<Parameter*> Sequential::parameters() {
+  std::vector<Parameter*> all;
+  for (auto& [name, module] : children_)
+    for (Parameter* parameter : module->parameters()) all.push_back(parameter);
+  return all;
+}
+
+std::vector<Buffer*> Sequential::buffers() {
+  std::vector<Buffer*> all;
+  for (auto& [name, module] : children_)
+    for (Buffer* buffer : module->buffers()) all.push_back(buffer);
+  return all;
+}
+
+void Sequential::train(bool on) {
+  Module::train(on);
+  for (auto& [name, module] : children_) module->train(on);
+}
+
+void Sequential::to(Device device) {
+  for (auto& [name, module] : children_) module->to(device);
+}
+
+std::string Sequential::repr() const {
+  std::string out = "Sequential(\n";
+  for (const auto& [name, module] : children_) {
+    std::string child = module->repr();
+    // Indent nested multi-line reprs as PyTorch does.
+    std::string indented;
+    for (char c : child) {
+      indented += c;
+      if (c == '\n') indented += "  ";
+    }
+    out += fmt::format("  ({}): {}\n", name, indented);
+  }
+  return out + ")";
+}
+
+std::string Sequential::summary() {
+  std::string out = repr() + "\n";
+  std::size_t width = 5;
+  for (const auto& [name, module] : children_) width = std::max(width, name.size());
+  out += fmt::format("{:<{}}  {:>10}\n", "layer", width, "parameters");
+  for (auto& [name, module] : children_)
+    out += fmt::format("{:<{}}  {:>10}\n", name, width, with_thousands_separators(module->parameter_count()));
+  out += fmt::format("{:<{}}  {:>10}", "total", width, with_thousands_separators(parameter_count()));
+  return out;
+}
+
+Module& Sequential::child(const std::string& name) {
+  for (auto& [existing, module] : children_)
+    if (existing == name) return *module;
+  fail("Sequential::child: no child named \"{}\"", name);
+}
+
+}  // namespace minidl::nn
