@@ -1,0 +1,130 @@
+// batch_norm2d at the Tensor level: validation, then the CPU reference or CUDA.
+#include "kernels/batch_norm2d.h"
+
+#include "kernels/cpu/batch_norm2d.h"
+#include "kernels/dispatch.h"
+
+namespace minidl::ops {
+
+namespace {
+
+// Requires every tensor in `tensors` to have shape (channels).
+void check_per_channel(const char* op, std::int64_t channels, std::initializer_list<NamedTensor> tensors) {
+  for (const NamedTensor& named : tensors) check_shape(*named.tensor, Shape{channels}, op, named.name);
+}
+
+}  // namespace
+
+void batch_norm2d_forward_train(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                                Tensor& running_mean, Tensor& running_var, Tensor& output, Tensor& save_mean,
+                                Tensor& save_invstd, BatchNormParams params) {
+  const char* op = "batch_norm2d";
+  Device device = common_float_device(op, {{"input", &input}, {"weight", &weight}, {"bias", &bias},
+                                           {"running_mean", &running_mean}, {"running_var", &running_var},
+                                           {"output", &output}, {"save_mean", &save_mean},
+                                           {"save_invstd", &save_invstd}});
+  check_rank(input, 4, op, "input");
+  const std::int64_t N = input.size(0), C = input.size(1), HW = input.size(2) * input.size(3);
+  check_per_channel(op, C, {{"weight", &weight}, {"bias", &bias}, {"running_mean", &running_mean},
+                            {"running_var", &running_var}, {"save_mean", &save_mean},
+                            {"save_invstd", &save_invstd}});
+  check_shape(output, input.shape(), op, "output");
+  // The unbiased variance for running_var divides by M - 1 (PyTorch raises the same).
+  if (N * HW < 2)
+    fail("{}: expected more than 1 value per channel when training, got input shape {}", op, input.shape().str());
+
+  if (device.is_cuda()) no_cuda_implementation(op);
+  // The CPU reference, run in the tensors' dtype T.
+  auto run_cpu = [&]<typename T>(T) {
+    cpu::batch_norm2d_forward_train(input.data<T>(), weight.data<T>(), bias.data<T>(), running_mean.data<T>(),
+                                    running_var.data<T>(), output.data<T>(), save_mean.data<T>(),
+                                    save_invstd.data<T>(), N, C, HW, params);
+  };
+  if (input.dtype() == DType::f32)
+    run_cpu(float{});
+  else
+    run_cpu(double{});
+}
+
+void batch_norm2d_forward_eval(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                               const Tensor& running_mean, const Tensor& running_var, Tensor& output,
+                               BatchNormParams params) {
+  const char* op = "batch_norm2d";
+  Device device = common_float_device(op, {{"input", &input}, {"weight", &weight}, {"bias", &bias},
+                                           {"running_mean", &running_mean}, {"running_var", &running_var},
+                                           {"output", &output}});
+  check_rank(input, 4, op, "input");
+  const std::int64_t N = input.size(0), C = input.size(1), HW = input.size(2) * input.size(3);
+  check_per_channel(op, C, {{"weight", &weight}, {"bias", &bias}, {"running_mean", &running_mean},
+                            {"running_var", &running_var}});
+  check_shape(output, input.shape(), op, "output");
+
+  if (device.is_cuda()) no_cuda_implementation(op);
+  // The CPU reference, run in the tensors' dtype T.
+  auto run_cpu = [&]<typename T>(T) {
+    cpu::batch_norm2d_forward_eval(input.data<T>(), weight.data<T>(), bias.data<T>(), running_mean.data<T>(),
+                                   running_var.data<T>(), output.data<T>(), N, C, HW, params);
+  };
+  if (input.dtype() == DType::f32)
+    run_cpu(float{});
+  else
+    run_cpu(double{});
+}
+
+void batch_norm2d_backward_train(const Tensor& grad_output, const Tensor& input, const Tensor& weight,
+                                 const Tensor& save_mean, const Tensor& save_invstd, Tensor& grad_input,
+                                 Tensor& grad_weight, Tensor& grad_bias) {
+  const char* op = "batch_norm2d backward";
+  Device device = common_float_device(op, {{"grad_output", &grad_output}, {"input", &input}, {"weight", &weight},
+                                           {"save_mean", &save_mean}, {"save_invstd", &save_invstd},
+                                           {"grad_input", &grad_input}, {"grad_weight", &grad_weight},
+                                           {"grad_bias", &grad_bias}});
+  check_rank(input, 4, op, "input");
+  const std::int64_t N = input.size(0), C = input.size(1), HW = input.size(2) * input.size(3);
+  check_shape(grad_output, input.shape(), op, "grad_output");
+  check_shape(grad_input, input.shape(), op, "grad_input");
+  check_per_channel(op, C, {{"weight", &weight}, {"save_mean", &save_mean}, {"save_invstd", &save_invstd},
+                            {"grad_weight", &grad_weight}, {"grad_bias", &grad_bias}});
+
+  if (device.is_cuda()) no_cuda_implementation(op);
+  // The CPU reference, run in the tensors' dtype T.
+  auto run_cpu = [&]<typename T>(T) {
+    cpu::batch_norm2d_backward_train(grad_output.data<T>(), input.data<T>(), weight.data<T>(),
+                                     save_mean.data<T>(), save_invstd.data<T>(), grad_input.data<T>(),
+                                     grad_weight.data<T>(), grad_bias.data<T>(), N, C, HW);
+  };
+  if (input.dtype() == DType::f32)
+    run_cpu(float{});
+  else
+    run_cpu(double{});
+}
+
+void batch_norm2d_backward_eval(const Tensor& grad_output, const Tensor& input, const Tensor& weight,
+                                const Tensor& running_mean, const Tensor& running_var, Tensor& grad_input,
+                                Tensor& grad_weight, Tensor& grad_bias, BatchNormParams params) {
+  const char* op = "batch_norm2d backward";
+  Device device = common_float_device(op, {{"grad_output", &grad_output}, {"input", &input}, {"weight", &weight},
+                                           {"running_mean", &running_mean}, {"running_var", &running_var},
+                                           {"grad_input", &grad_input}, {"grad_weight", &grad_weight},
+                                           {"grad_bias", &grad_bias}});
+  check_rank(input, 4, op, "input");
+  const std::int64_t N = input.size(0), C = input.size(1), HW = input.size(2) * input.size(3);
+  check_shape(grad_output, input.shape(), op, "grad_output");
+  check_shape(grad_input, input.shape(), op, "grad_input");
+  check_per_channel(op, C, {{"weight", &weight}, {"running_mean", &running_mean}, {"running_var", &running_var},
+                            {"grad_weight", &grad_weight}, {"grad_bias", &grad_bias}});
+
+  if (device.is_cuda()) no_cuda_implementation(op);
+  // The CPU reference, run in the tensors' dtype T.
+  auto run_cpu = [&]<typename T>(T) {
+    cpu::batch_norm2d_backward_eval(grad_output.data<T>(), input.data<T>(), weight.data<T>(),
+                                    running_mean.data<T>(), running_var.data<T>(), grad_input.data<T>(),
+                                    grad_weight.data<T>(), grad_bias.data<T>(), N, C, HW, params);
+  };
+  if (input.dtype() == DType::f32)
+    run_cpu(float{});
+  else
+    run_cpu(double{});
+}
+
+}  // namespace minidl::ops

@@ -1,0 +1,40 @@
+// sgd at the Tensor level: validation, then the CPU reference or CUDA.
+#include "kernels/sgd.h"
+
+#include <cmath>
+
+#include "kernels/cpu/sgd.h"
+#include "kernels/dispatch.h"
+
+namespace minidl::ops {
+
+void sgd_update(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, const SgdParams& params,
+                bool first_step) {
+  const char* op = "sgd";
+  // torch.optim.SGD's checks. Each is written so that NaN fails it.
+  if (!(std::isfinite(params.lr) && params.lr >= 0.0)) fail("{}: lr must be finite and >= 0, got {}", op, params.lr);
+  if (!(params.momentum >= 0.0)) fail("{}: momentum must be >= 0, got {}", op, params.momentum);
+  if (!(params.weight_decay >= 0.0)) fail("{}: weight_decay must be >= 0, got {}", op, params.weight_decay);
+  if (params.nesterov && !(params.momentum > 0.0 && params.dampening == 0.0))
+    fail("{}: nesterov requires momentum > 0 and dampening == 0, got momentum {} and dampening {}", op,
+         params.momentum, params.dampening);
+
+  Device device = common_float_device(op, {{"param", &param}, {"grad", &grad},
+                                           {"momentum_buffer", &momentum_buffer}});
+  check_shape(grad, param.shape(), op, "grad");
+  const bool uses_momentum = params.momentum != 0.0;
+  if (uses_momentum) check_shape(momentum_buffer, param.shape(), op, "momentum_buffer");
+
+  if (device.is_cuda()) no_cuda_implementation(op);
+  // The CPU reference, run in the tensors' dtype T.
+  auto run_cpu = [&]<typename T>(T) {
+    cpu::sgd_update(param.data<T>(), grad.data<T>(), uses_momentum ? momentum_buffer.data<T>() : nullptr,
+                    param.numel(), params, first_step);
+  };
+  if (param.dtype() == DType::f32)
+    run_cpu(float{});
+  else
+    run_cpu(double{});
+}
+
+}  // namespace minidl::ops
