@@ -30,12 +30,14 @@ struct SafetensorsFile {
 // ignored, as the reference implementation does.
 SafetensorsFile load_safetensors(const std::string& path);
 
-// Writes tensors (copied to the host first where they live on a GPU) and metadata.
-// The header lists the tensors sorted by name, "__metadata__" first when not
-// empty, and is padded with spaces to a multiple of 8 bytes; the data follows in
-// the same order. The file is replaced atomically: written to a temporary file in
-// the same directory, synced, renamed over path, and the directory synced. On any
-// failure the temporary file is removed, path is left as it was, and Error is thrown.
+// Writes tensors (copied to the host first where they live on a GPU) and metadata,
+// byte for byte as the reference implementation does: the tensors' data packed
+// widest dtype first (I64, F64, F32, I32, U8) and by name within a dtype; the header
+// lists "__metadata__" first when not empty, then the tensors in data order, and is
+// padded with spaces to a multiple of 8 bytes. The file is replaced atomically:
+// written to a temporary file in the same directory, synced, renamed over path, and
+// the directory synced. On any failure the temporary file is removed, path is left
+// as it was, and Error is thrown.
 void save_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 

@@ -1,0 +1,343 @@
+#include "core/safetensors.h"
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cerrno>
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <system_error>
+#include <tuple>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+// Tensor bytes are copied between memory and file unchanged.
+static_assert(std::endian::native == std::endian::little, "safetensors stores little-endian data");
+
+namespace minidl {
+
+namespace {
+
+// The reference implementation refuses larger headers, so a corrupt length
+// cannot make a reader allocate gigabytes.
+constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;
+constexpr std::size_t kLengthBytes = 8;
+constexpr const char* kMetadataKey = "__metadata__";
+
+struct DTypeCode {
+  DType dtype;
+  const char* code;
+};
+// In the order the reference implementation writes tensors of these dtypes
+// (widest first, so every tensor's data stays aligned to its element size).
+constexpr DTypeCode kDTypeCodes[] = {
+    {DType::i64, "I64"}, {DType::f64, "F64"}, {DType::f32, "F32"}, {DType::i32, "I32"}, {DType::u8, "U8"}};
+
+// Position of dtype in kDTypeCodes.
+std::size_t dtype_rank(DType dtype) {
+  for (std::size_t i = 0; i < std::size(kDTypeCodes); ++i)
+    if (kDTypeCodes[i].dtype == dtype) return i;
+  fail("safetensors: dtype {} has no code", dtype_name(dtype));
+}
+
+// errno as words: call it right after the call that failed, before anything else can change errno.
+std::string errno_message() { return std::generic_category().message(errno); }
+
+// An open file descriptor, closed on destruction.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// ---- reading ----
+
+// Reads exactly `bytes` bytes at `offset`; pread loops because a read may return fewer.
+void read_exact(int fd, void* destination, std::size_t bytes, std::uint64_t offset, const std::string& path) {
+  auto* out = static_cast<char*>(destination);
+  while (bytes > 0) {
+    ssize_t got = ::pread(fd, out, bytes, static_cast<off_t>(offset));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) fail("safetensors: {}: cannot read: {}", path, errno_message());
+    if (got == 0) fail("safetensors: {}: the file ended early at byte {}", path, offset);
+    out += got;
+    offset += static_cast<std::uint64_t>(got);
+    bytes -= static_cast<std::size_t>(got);
+  }
+}
+
+// One tensor as the header describes it, checked on its own.
+struct HeaderEntry {
+  std::string name;
+  DType dtype;
+  Shape shape;
+  std::uint64_t begin;  // byte offsets into the data, [begin, end)
+  std::uint64_t end;
+};
+
+const nlohmann::json& required_field(const nlohmann::json& entry, const char* key, const std::string& name,
+                                     const std::string& path) {
+  auto it = entry.find(key);
+  if (it == entry.end()) fail("safetensors: {}: tensor \"{}\" has no \"{}\"", path, name, key);
+  return *it;
+}
+
+// A JSON value that must be a non-negative integer that fits in int64.
+bool is_size(const nlohmann::json& value) {
+  return value.is_number_unsigned() &&
+         value.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+}
+
+HeaderEntry parse_entry(const std::string& name, const nlohmann::json& entry, std::uint64_t data_bytes,
+                        const std::string& path) {
+  if (!entry.is_object()) fail("safetensors: {}: tensor \"{}\" is not a JSON object", path, name);
+
+  const nlohmann::json& dtype_json = required_field(entry, "dtype", name, path);
+  std::string code = dtype_json.is_string() ? dtype_json.get<std::string>() : dtype_json.dump();
+  const DTypeCode* known = std::find_if(std::begin(kDTypeCodes), std::end(kDTypeCodes),
+                                        [&](const DTypeCode& c) { return code == c.code; });
+  if (known == std::end(kDTypeCodes))
+    fail("safetensors: {}: tensor \"{}\" has unsupported dtype {} (minidl reads F32, F64, U8, I32, I64)", path,
+         name, code);
+
+  const nlohmann::json& shape_json = required_field(entry, "shape", name, path);
+  if (!shape_json.is_array() || !std::all_of(shape_json.begin(), shape_json.end(), is_size))
+    fail("safetensors: {}: tensor \"{}\" has shape {}: sizes must be non-negative integers", path, name,
+         shape_json.dump());
+  if (shape_json.size() > static_cast<std::size_t>(Shape::kMaxDims))
+    fail("safetensors: {}: tensor \"{}\" has {} dimensions, minidl supports at most {}", path, name,
+         shape_json.size(), Shape::kMaxDims);
+  std::int64_t sizes[Shape::kMaxDims];
+  std::uint64_t expected_bytes = dtype_size(known->dtype);
+  for (std::size_t d = 0; d < shape_json.size(); ++d) {
+    sizes[d] = shape_json[d].get<std::int64_t>();
+    if (__builtin_mul_overflow(expected_bytes, static_cast<std::uint64_t>(sizes[d]), &expected_bytes))
+      fail("safetensors: {}: tensor \"{}\" has shape {}, too large to address", path, name, shape_json.dump());
+  }
+  Shape shape(sizes, static_cast<int>(shape_json.size()));
+
+  const nlohmann::json& offsets_json = required_field(entry, "data_offsets", name, path);
+  if (!offsets_json.is_array() || offsets_json.size() != 2 || !is_size(offsets_json[0]) ||
+      !is_size(offsets_json[1]) || offsets_json[0].get<std::uint64_t>() > offsets_json[1].get<std::uint64_t>())
+    fail("safetensors: {}: tensor \"{}\" has data_offsets {}: expected [begin, end] with 0 <= begin <= end", path,
+         name, offsets_json.dump());
+  std::uint64_t begin = offsets_json[0].get<std::uint64_t>();
+  std::uint64_t end = offsets_json[1].get<std::uint64_t>();
+  if (end - begin != expected_bytes)
+    fail("safetensors: {}: tensor \"{}\" has data_offsets [{}, {}] ({} bytes), but {} {} needs {} bytes", path, name,
+         begin, end, end - begin, code, shape.str(), expected_bytes);
+  if (end > data_bytes)
+    fail("safetensors: {}: tensor \"{}\" has data_offsets [{}, {}] beyond the {} bytes of data", path, name, begin,
+         end, data_bytes);
+  return {name, known->dtype, shape, begin, end};
+}
+
+std::map<std::string, std::string> parse_metadata(const nlohmann::json& metadata, const std::string& path) {
+  if (!metadata.is_object()) fail("safetensors: {}: \"{}\" is not a JSON object", path, kMetadataKey);
+  std::map<std::string, std::string> result;
+  for (const auto& [key, value] : metadata.items()) {
+    if (!value.is_string()) fail("safetensors: {}: metadata \"{}\" is not a string: {}", path, key, value.dump());
+    result[key] = value.get<std::string>();
+  }
+  return result;
+}
+
+// The tensors must tile the data exactly: sorted by offset, each begins where
+// the previous one ends, the first at 0, and the last ends at the end of the file.
+void check_layout(std::vector<HeaderEntry>& entries, std::uint64_t data_bytes, const std::string& path) {
+  std::sort(entries.begin(), entries.end(),
+            [](const HeaderEntry& a, const HeaderEntry& b) { return std::tie(a.begin, a.end) < std::tie(b.begin, b.end); });
+  std::uint64_t covered = 0;
+  const HeaderEntry* previous = nullptr;
+  for (const HeaderEntry& entry : entries) {
+    if (entry.begin < covered)
+      fail("safetensors: {}: tensors \"{}\" and \"{}\" overlap: [{}, {}) and [{}, {})", path, previous->name,
+           entry.name, previous->begin, previous->end, entry.begin, entry.end);
+    if (entry.begin > covered)
+      fail("safetensors: {}: data bytes [{}, {}) before tensor \"{}\" belong to no tensor", path, covered, entry.begin,
+           entry.name);
+    covered = entry.end;
+    previous = &entry;
+  }
+  if (covered != data_bytes)
+    fail("safetensors: {}: trailing data bytes [{}, {}) after the last tensor", path, covered, data_bytes);
+}
+
+// ---- writing ----
+
+void write_all(int fd, const void* source, std::size_t bytes, const std::string& path, const std::string& temp_path) {
+  const auto* in = static_cast<const char*>(source);
+  while (bytes > 0) {
+    ssize_t written = ::write(fd, in, bytes);
+    if (written < 0 && errno == EINTR) continue;
+    if (written < 0) fail("safetensors: {}: cannot write {}: {}", path, temp_path, errno_message());
+    in += written;
+    bytes -= static_cast<std::size_t>(written);
+  }
+}
+
+// A new file next to path, named "<path>.tmp-<pid>-<n>", removed on destruction unless kept.
+class TemporaryFile {
+ public:
+  explicit TemporaryFile(const std::string& path) {
+    static std::atomic<unsigned> counter{0};
+    for (int attempt = 0;; ++attempt) {
+      path_ = fmt::format("{}.tmp-{}-{}", path, ::getpid(), counter++);
+      int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+      if (fd >= 0) {
+        fd_ = fd;
+        return;
+      }
+      // A leftover of an earlier process with the same pid: try the next name.
+      if (errno != EEXIST || attempt == 100)
+        fail("safetensors: {}: cannot create the temporary file {}: {}", path, path_, errno_message());
+    }
+  }
+  ~TemporaryFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!kept_) ::unlink(path_.c_str());
+  }
+  TemporaryFile(const TemporaryFile&) = delete;
+  TemporaryFile& operator=(const TemporaryFile&) = delete;
+
+  const std::string& path() const { return path_; }
+  int fd() const { return fd_; }
+  // Closes now and returns close()'s result (a delayed write error shows up here).
+  int close() {
+    int result = ::close(fd_);
+    fd_ = -1;
+    return result;
+  }
+  // After a successful rename there is nothing left to remove.
+  void keep() { kept_ = true; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  bool kept_ = false;
+};
+
+// The rename is durable only once the directory entry itself is on disk.
+void sync_directory(const std::string& path) {
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  std::string directory = parent.empty() ? std::string(".") : parent.string();
+  FileDescriptor fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0 || ::fsync(fd.get()) != 0)
+    fail("safetensors: {}: written, but cannot sync the directory {}: {}", path, directory, errno_message());
+}
+
+}  // namespace
+
+SafetensorsFile load_safetensors(const std::string& path) {
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) fail("safetensors: {}: cannot open: {}", path, errno_message());
+  struct stat status {};
+  if (::fstat(fd.get(), &status) != 0) fail("safetensors: {}: cannot stat: {}", path, errno_message());
+  if (!S_ISREG(status.st_mode)) fail("safetensors: {}: not a regular file", path);
+  auto file_bytes = static_cast<std::uint64_t>(status.st_size);
+  if (file_bytes < kLengthBytes) fail("safetensors: {}: the file is {} bytes long, too short for the 8-byte header length", path, file_bytes);
+
+  std::uint64_t header_bytes = 0;
+  read_exact(fd.get(), &header_bytes, kLengthBytes, 0, path);
+  if (header_bytes > kMaxHeaderBytes)
+    fail("safetensors: {}: header length {} exceeds the limit of {} bytes", path, header_bytes, kMaxHeaderBytes);
+  if (header_bytes > file_bytes - kLengthBytes)
+    fail("safetensors: {}: header length {} exceeds the file size {}", path, header_bytes, file_bytes);
+  std::string header_text(header_bytes, '\0');
+  read_exact(fd.get(), header_text.data(), header_bytes, kLengthBytes, path);
+
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(header_text);
+  } catch (const nlohmann::json::parse_error& error) {
+    fail("safetensors: {}: the header is not valid JSON: {}", path, error.what());
+  }
+  if (!header.is_object()) fail("safetensors: {}: the header is not a JSON object", path);
+
+  std::uint64_t data_start = kLengthBytes + header_bytes;
+  std::uint64_t data_bytes = file_bytes - data_start;
+  SafetensorsFile file;
+  std::vector<HeaderEntry> entries;
+  for (const auto& [key, value] : header.items()) {
+    if (key == kMetadataKey) {
+      file.metadata = parse_metadata(value, path);
+    } else {
+      entries.push_back(parse_entry(key, value, data_bytes, path));
+    }
+  }
+  check_layout(entries, data_bytes, path);
+
+  for (const HeaderEntry& entry : entries) {
+    Tensor tensor = Tensor::empty(entry.shape, entry.dtype);
+    read_exact(fd.get(), tensor.raw_data(), tensor.nbytes(), data_start + entry.begin, path);
+    file.tensors.emplace(entry.name, std::move(tensor));
+  }
+  return file;
+}
+
+void save_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  // Data order: by dtype as the reference writes it, then by name (std::map iterates sorted).
+  std::vector<std::pair<std::string, Tensor>> ordered;
+  for (const auto& [name, tensor] : tensors) {
+    if (name == kMetadataKey) fail("safetensors: {}: \"{}\" is reserved and cannot name a tensor", path, name);
+    if (!tensor.defined()) fail("safetensors: {}: tensor \"{}\" is undefined", path, name);
+    ordered.emplace_back(name, tensor);
+  }
+  std::stable_sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
+    return dtype_rank(a.second.dtype()) < dtype_rank(b.second.dtype());
+  });
+
+  // ordered_json keeps insertion order: "__metadata__" first, then the tensors in
+  // data order, each entry as dtype, shape, data_offsets.
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  if (!metadata.empty()) header[kMetadataKey] = metadata;
+  std::vector<Tensor> host_tensors;
+  std::uint64_t offset = 0;
+  for (const auto& [name, tensor] : ordered) {
+    std::vector<std::int64_t> shape(tensor.shape().begin(), tensor.shape().end());
+    header[name] = {{"dtype", kDTypeCodes[dtype_rank(tensor.dtype())].code},
+                    {"shape", shape},
+                    {"data_offsets", {offset, offset + tensor.nbytes()}}};
+    offset += tensor.nbytes();
+    host_tensors.push_back(tensor.device().is_cpu() ? tensor : tensor.to(Device::cpu()));
+  }
+  std::string header_text;
+  try {
+    header_text = header.dump();
+  } catch (const nlohmann::json::exception& error) {  // a name or value that is not valid UTF-8
+    fail("safetensors: {}: cannot encode the header: {}", path, error.what());
+  }
+  // Spaces pad the header so the data starts 8-byte aligned, as the reference writes it.
+  header_text.append((kLengthBytes - header_text.size() % kLengthBytes) % kLengthBytes, ' ');
+  std::uint64_t header_bytes = header_text.size();
+
+  TemporaryFile temp(path);
+  write_all(temp.fd(), &header_bytes, kLengthBytes, path, temp.path());
+  write_all(temp.fd(), header_text.data(), header_text.size(), path, temp.path());
+  for (const Tensor& tensor : host_tensors)
+    if (tensor.nbytes() > 0) write_all(temp.fd(), tensor.raw_data(), tensor.nbytes(), path, temp.path());
+  if (::fsync(temp.fd()) != 0) fail("safetensors: {}: cannot sync {}: {}", path, temp.path(), errno_message());
+  if (temp.close() != 0) fail("safetensors: {}: cannot close {}: {}", path, temp.path(), errno_message());
+  if (::rename(temp.path().c_str(), path.c_str()) != 0)
+    fail("safetensors: {}: cannot rename {} to it: {}", path, temp.path(), errno_message());
+  temp.keep();
+  sync_directory(path);
+}
+
+}  // namespace minidl
