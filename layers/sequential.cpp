@@ -7,9 +7,12 @@ namespace minidl::nn {
 namespace {
 // 52874 -> "52,874"
 std::string with_thousands_separators(std::int64_t value) {
-  std::string digits = std::to_string(value);
-  for (int pos = static_cast<int>(digits.size()) - 3; pos > 0; pos -= 3) digits.insert(pos, ",");
-  return digits;
+  std::string digits = std::to_string(value), grouped;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) grouped += ',';
+    grouped += digits[i];
+  }
+  return grouped;
 }
 }  // namespace
 
