@@ -130,6 +130,18 @@ Tensor Tensor::to(Device device) const {
   return copy;
 }
 
+Tensor Tensor::to(DType dtype) const {
+  Tensor source = device_.is_cpu() ? *this : to(Device::cpu());
+  Tensor converted = empty(shape_, dtype);
+  visit_dtype(dtype_, source.raw_data(), [&](auto* from) {
+    visit_dtype(dtype, converted.raw_data(), [&](auto* to) {
+      using To = std::remove_pointer_t<decltype(to)>;
+      for (std::int64_t i = 0; i < numel(); ++i) to[i] = static_cast<To>(from[i]);
+    });
+  });
+  return device_.is_cpu() ? converted : converted.to(device_);
+}
+
 Tensor Tensor::clone() const { return to(device_); }
 
 void Tensor::copy_from(const Tensor& src) {

@@ -59,6 +59,8 @@ class Tensor {
 
   // Copies.
   Tensor to(Device device) const;
+  // A copy on the same device with every element converted to dtype (as static_cast converts).
+  Tensor to(DType dtype) const;
   Tensor clone() const;
   // Copies src's elements into this tensor (same shape and dtype, any devices).
   void copy_from(const Tensor& src);

@@ -15,12 +15,6 @@ using testing::require_close;
 
 namespace {
 
-// The same values rounded to float32.
-Tensor to_f32(const Tensor& t) {
-  std::vector<double> values = t.to_vector<double>();
-  return Tensor::from_vector<float>(t.shape(), std::vector<float>(values.begin(), values.end()));
-}
-
 // What the training forward writes, starting from running statistics 0 and 1 (PyTorch's initial values).
 struct TrainResult {
   Tensor output, save_mean, save_invstd, running_mean, running_var;
@@ -188,7 +182,7 @@ TEST_CASE("batch_norm2d in float32 agrees with float64") {
 
   // Every output of the four functions, computed in dtype from the same values.
   auto run = [&](DType dtype) {
-    auto as = [dtype](const Tensor& t) { return dtype == DType::f32 ? to_f32(t) : t; };
+    auto as = [dtype](const Tensor& t) { return dtype == DType::f32 ? t.to(DType::f32) : t; };
     Tensor x = as(input), w = as(weight), b = as(bias), dy = as(grad_output);
     TrainResult r = forward_train(x, w, b);
     Tensor grad_input = Tensor::empty(shape, dtype);

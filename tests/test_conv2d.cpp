@@ -17,12 +17,6 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, ops
   return output;
 }
 
-// The same values in f64 (exact: every float is a double).
-Tensor as_f64(const Tensor& t) {
-  std::vector<float> values = t.to_vector<float>();
-  return Tensor::from_vector(t.shape(), std::vector<double>(values.begin(), values.end()));
-}
-
 struct Conv2dCase {
   Shape input;
   Shape weight;
@@ -173,7 +167,7 @@ TEST_CASE("conv2d in f32 agrees with f64") {
     Tensor bias = random_tensor({c.weight[0]}, generator, DType::f32);
     Shape output_shape = ops::conv2d_output_shape(c.input, c.weight, c.params);
     Tensor grad_output = random_tensor(output_shape, generator, DType::f32);
-    require_close(conv2d(input, weight, bias, c.params), conv2d(as_f64(input), as_f64(weight), as_f64(bias), c.params),
+    require_close(conv2d(input, weight, bias, c.params), conv2d(input.to(DType::f64), weight.to(DType::f64), bias.to(DType::f64), c.params),
                   kRtol, kAtol, "output");
 
     Tensor grad_input = Tensor::empty(c.input, DType::f32);
@@ -183,7 +177,7 @@ TEST_CASE("conv2d in f32 agrees with f64") {
     Tensor grad_input_64 = Tensor::empty(c.input, DType::f64);
     Tensor grad_weight_64 = Tensor::zeros(c.weight, DType::f64);
     Tensor grad_bias_64 = Tensor::zeros({c.weight[0]}, DType::f64);
-    ops::conv2d_backward(as_f64(grad_output), as_f64(input), as_f64(weight), grad_input_64, grad_weight_64,
+    ops::conv2d_backward(grad_output.to(DType::f64), input.to(DType::f64), weight.to(DType::f64), grad_input_64, grad_weight_64,
                          grad_bias_64, c.params);
     require_close(grad_input, grad_input_64, kRtol, kAtol, "grad_input");
     require_close(grad_weight, grad_weight_64, kRtol, kAtol, "grad_weight");

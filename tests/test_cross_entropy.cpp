@@ -14,12 +14,6 @@ using testing::require_close;
 
 namespace {
 
-// The same values rounded to float32.
-Tensor to_f32(const Tensor& t) {
-  std::vector<double> values = t.to_vector<double>();
-  return Tensor::from_vector<float>(t.shape(), std::vector<float>(values.begin(), values.end()));
-}
-
 struct Result {
   Tensor loss, grad_logits, num_correct;
 };
@@ -77,7 +71,7 @@ TEST_CASE("cross_entropy stays finite for large logits") {
   const double p = 1.0 / (2.0 + std::exp(-1.0)), q = std::exp(-1.0) / (2.0 + std::exp(-1.0));
   Tensor expected_grad = Tensor::from_vector<double>({2, 3}, {0, 0, 0, p / 2, p / 2, (q - 1) / 2});
   Tensor logits64 = Tensor::from_vector<double>({2, 3}, {1000, 0, -1000, 1000, 1000, 999});
-  for (const Tensor& logits : {logits64, to_f32(logits64)}) {
+  for (const Tensor& logits : {logits64, logits64.to(DType::f32)}) {
     INFO("dtype " << dtype_name(logits.dtype()));
     Result r = cross_entropy(logits, {0, 2});
     REQUIRE(values(r.loss)[0] == Approx(expected).epsilon(1e-6));
@@ -117,7 +111,7 @@ TEST_CASE("cross_entropy in float32 agrees with float64") {
   Generator generator(59);
   Tensor logits = random_tensor({6, 10}, generator, DType::f64, -5.0, 5.0);
   const std::vector<std::int32_t> labels = {0, 9, 3, 3, 7, 1};
-  Result f64 = cross_entropy(logits, labels), f32 = cross_entropy(to_f32(logits), labels);
+  Result f64 = cross_entropy(logits, labels), f32 = cross_entropy(logits.to(DType::f32), labels);
   require_close(f32.loss, f64.loss, 1e-5, 1e-6, "loss");
   require_close(f32.grad_logits, f64.grad_logits, 1e-5, 1e-6, "grad_logits");
   REQUIRE(f32.num_correct.item<std::int32_t>() == f64.num_correct.item<std::int32_t>());

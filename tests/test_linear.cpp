@@ -14,12 +14,6 @@ using testing::require_close;
 
 namespace {
 
-// The same values rounded to float32.
-Tensor to_f32(const Tensor& t) {
-  std::vector<double> values = t.to_vector<double>();
-  return Tensor::from_vector<float>(t.shape(), std::vector<float>(values.begin(), values.end()));
-}
-
 Tensor forward(const Tensor& input, const Tensor& weight, const Tensor& bias) {
   Tensor output = Tensor::empty({input.size(0), weight.size(0)}, input.dtype());
   ops::linear_forward(input, weight, bias, output);
@@ -109,9 +103,9 @@ TEST_CASE("linear in float32 agrees with float64") {
   Tensor input = random_tensor({5, 33}, generator), weight = random_tensor({7, 33}, generator);
   Tensor bias = random_tensor({7}, generator), grad_output = random_tensor({5, 7}, generator);
 
-  require_close(forward(to_f32(input), to_f32(weight), to_f32(bias)), forward(input, weight, bias), 1e-5, 1e-5,
+  require_close(forward(input.to(DType::f32), weight.to(DType::f32), bias.to(DType::f32)), forward(input, weight, bias), 1e-5, 1e-5,
                 "output");
-  Grads f32 = backward(to_f32(grad_output), to_f32(input), to_f32(weight));
+  Grads f32 = backward(grad_output.to(DType::f32), input.to(DType::f32), weight.to(DType::f32));
   Grads f64 = backward(grad_output, input, weight);
   require_close(f32.input, f64.input, 1e-5, 1e-5, "grad_input");
   require_close(f32.weight, f64.weight, 1e-5, 1e-5, "grad_weight");

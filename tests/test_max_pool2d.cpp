@@ -35,12 +35,6 @@ Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, con
   return grad_input;
 }
 
-// The same values in f64 (exact: every float is a double).
-Tensor as_f64(const Tensor& t) {
-  std::vector<float> values = t.to_vector<float>();
-  return Tensor::from_vector(t.shape(), std::vector<double>(values.begin(), values.end()));
-}
-
 // The values -1 + 2i/count for i < count, in random order (Fisher-Yates). They are
 // 2/count apart, so no window has a tie and no finite-difference step (1e-6) can
 // change which element is a window's maximum.
@@ -152,13 +146,13 @@ TEST_CASE("max_pool2d in f32 agrees with f64") {
     INFO("input " << c.input.str() << " kernel_size " << c.params.kernel_size << " stride " << c.params.stride);
     Tensor input = distinct_values(c.input, generator, DType::f32);
     Pooled pooled = max_pool2d(input, c.params);
-    Pooled pooled_64 = max_pool2d(as_f64(input), c.params);
+    Pooled pooled_64 = max_pool2d(input.to(DType::f64), c.params);
     require_close(pooled.output, pooled_64.output, 0.0, 0.0, "output");
     require_close(pooled.indices, pooled_64.indices, 0.0, 0.0, "indices");
 
     Tensor grad_output = random_tensor(pooled.output.shape(), generator, DType::f32);
     require_close(max_pool2d_backward(grad_output, pooled.indices, c.input, c.params),
-                  max_pool2d_backward(as_f64(grad_output), pooled.indices, c.input, c.params), kRtol, kAtol,
+                  max_pool2d_backward(grad_output.to(DType::f64), pooled.indices, c.input, c.params), kRtol, kAtol,
                   "grad_input");
   }
 }

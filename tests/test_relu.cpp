@@ -26,12 +26,6 @@ Tensor relu_backward(const Tensor& grad_output, const Tensor& output) {
   return grad_input;
 }
 
-// The same values in f64 (exact: every float is a double).
-Tensor as_f64(const Tensor& t) {
-  std::vector<float> values = t.to_vector<float>();
-  return Tensor::from_vector(t.shape(), std::vector<double>(values.begin(), values.end()));
-}
-
 // Uniform values in [-1.05, -0.05) and [0.05, 1.05): at least 0.05 away from the kink
 // at 0, so no finite-difference step (1e-6) crosses it.
 Tensor away_from_zero(const Shape& shape, Generator& generator, DType dtype = DType::f64) {
@@ -98,9 +92,9 @@ TEST_CASE("relu in f32 agrees with f64") {
     Tensor input = away_from_zero(shape, generator, DType::f32);
     Tensor grad_output = random_tensor(shape, generator, DType::f32);
     Tensor output = relu(input);
-    Tensor output_64 = relu(as_f64(input));
+    Tensor output_64 = relu(input.to(DType::f64));
     require_close(output, output_64, 0.0, 0.0, "output");
-    require_close(relu_backward(grad_output, output), relu_backward(as_f64(grad_output), output_64), 0.0, 0.0,
+    require_close(relu_backward(grad_output, output), relu_backward(grad_output.to(DType::f64), output_64), 0.0, 0.0,
                   "grad_input");
   }
 }

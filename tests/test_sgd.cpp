@@ -13,12 +13,6 @@ using testing::require_close;
 
 namespace {
 
-// The same values rounded to float32.
-Tensor to_f32(const Tensor& t) {
-  std::vector<double> values = t.to_vector<double>();
-  return Tensor::from_vector<float>(t.shape(), std::vector<float>(values.begin(), values.end()));
-}
-
 // Three steps from param 1 with the gradient held at 1; returns param after each step.
 std::vector<double> three_steps(const ops::SgdParams& params, Tensor& buffer) {
   Tensor param = Tensor::full({1}, 1.0, DType::f64), grad = Tensor::full({1}, 1.0, DType::f64);
@@ -87,12 +81,12 @@ TEST_CASE("sgd in float32 agrees with float64") {
   Tensor param64 = random_tensor({5, 7}, generator);
   std::vector<Tensor> grads;
   for (int step = 0; step < 3; ++step) grads.push_back(random_tensor({5, 7}, generator));
-  Tensor param32 = to_f32(param64);
+  Tensor param32 = param64.to(DType::f32);
   Tensor buffer64 = Tensor::zeros({5, 7}, DType::f64), buffer32 = Tensor::zeros({5, 7});
   const ops::SgdParams params{.lr = 0.05, .momentum = 0.9, .weight_decay = 5e-4, .nesterov = true};
   for (int step = 0; step < 3; ++step) {
     ops::sgd_update(param64, grads[step], buffer64, params, step == 0);
-    ops::sgd_update(param32, to_f32(grads[step]), buffer32, params, step == 0);
+    ops::sgd_update(param32, grads[step].to(DType::f32), buffer32, params, step == 0);
   }
   require_close(param32, param64, 1e-5, 1e-6, "param");
   require_close(buffer32, buffer64, 1e-5, 1e-6, "momentum_buffer");

@@ -188,3 +188,10 @@ TEST_CASE("a tensor copied to cuda and back is unchanged") {
   Tensor copy = device.clone();
   REQUIRE(copy.to(Device::cpu()).to_vector<float>() == host.to_vector<float>());
 }
+
+TEST_CASE("to a dtype converts every element as static_cast does") {
+  Tensor t = Tensor::from_vector<double>({3}, {1.5, -2.25, 3.0});
+  REQUIRE(t.to(DType::f32).to_vector<float>() == std::vector<float>{1.5f, -2.25f, 3.0f});
+  REQUIRE(t.to(DType::i32).to_vector<std::int32_t>() == std::vector<std::int32_t>{1, -2, 3});
+  REQUIRE(t.to(DType::f64).data<double>() != t.data<double>());
+}
