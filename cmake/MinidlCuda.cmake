@@ -1,6 +1,9 @@
 # Decides the CUDA flavour and wires it into the library.
 #
 # MINIDL_CUDA_MODE ends up as one of: off, real, emulated.
+#   real      kernels/cuda/*.cu compiled by nvcc; cuBLAS, and cuDNN when found.
+#   emulated  the same .cu sources compiled as C++ by the host compiler against
+#             minidl's CUDA emulator (kernels/emulator/, docs/emulator.md).
 # With no GPU present and no CMAKE_CUDA_ARCHITECTURES given, real CUDA builds
 # for 80;90 (A100, H100): "native" would fail on a machine without a GPU.
 
@@ -20,6 +23,20 @@ else()
   message(STATUS "minidl: CUDA is off (MINIDL_CUDA=OFF, CPU-only build)")
 endif()
 
+# Sources of the CUDA flavours. The kernels are compiled by nvcc (real) or as C++ (emulated).
+set(MINIDL_CUDA_RUNTIME_SOURCES
+  ${PROJECT_SOURCE_DIR}/core/cuda_runtime.cpp)
+set(MINIDL_CUDA_KERNEL_SOURCES
+  ${PROJECT_SOURCE_DIR}/kernels/cuda/elementwise.cu
+  ${PROJECT_SOURCE_DIR}/kernels/cuda/gather_normalize.cu
+  ${PROJECT_SOURCE_DIR}/kernels/cuda/reduce.cu
+  ${PROJECT_SOURCE_DIR}/kernels/cuda/relu.cu
+  ${PROJECT_SOURCE_DIR}/kernels/cuda/sgd.cu)
+set(MINIDL_CUDA_EMULATOR_SOURCES
+  ${PROJECT_SOURCE_DIR}/kernels/emulator/cublas.cpp
+  ${PROJECT_SOURCE_DIR}/kernels/emulator/launch.cpp
+  ${PROJECT_SOURCE_DIR}/kernels/emulator/runtime.cpp)
+
 if(MINIDL_CUDA_MODE STREQUAL "real")
   if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
     execute_process(COMMAND nvidia-smi -L RESULT_VARIABLE minidl_smi_result OUTPUT_QUIET ERROR_QUIET)
@@ -30,10 +47,40 @@ if(MINIDL_CUDA_MODE STREQUAL "real")
     endif()
   endif()
   enable_language(CUDA)
+  # CMake 3.25 does not know nvcc's C++20 flag yet (nvcc 12 and later take -std=c++20).
+  if(NOT DEFINED CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
+    set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+    set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+  endif()
   set(CMAKE_CUDA_STANDARD 20)
   set(CMAKE_CUDA_STANDARD_REQUIRED ON)
   find_package(CUDAToolkit REQUIRED)
   message(STATUS "minidl: real CUDA build for architectures ${CMAKE_CUDA_ARCHITECTURES} (CUDA ${CUDAToolkit_VERSION})")
+
+  # cuDNN: in the CUDA toolkit, the system, or PyTorch's pip packages
+  # (site-packages/nvidia/cudnn, which ship only the versioned libcudnn.so.9).
+  set(minidl_cudnn_hints ${CUDAToolkit_LIBRARY_ROOT} ${CUDAToolkit_TARGET_DIR})
+  find_package(Python3 COMPONENTS Interpreter QUIET)
+  if(Python3_Interpreter_FOUND)
+    execute_process(
+      COMMAND ${Python3_EXECUTABLE} -c "import site; print(';'.join(site.getsitepackages() + [site.getusersitepackages()]))"
+      OUTPUT_VARIABLE minidl_site_packages OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+    foreach(dir IN LISTS minidl_site_packages)
+      list(APPEND minidl_cudnn_hints ${dir}/nvidia/cudnn)
+    endforeach()
+  endif()
+  find_path(MINIDL_CUDNN_INCLUDE_DIR cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS} ${minidl_cudnn_hints}
+    PATH_SUFFIXES include)
+  find_library(MINIDL_CUDNN_LIBRARY NAMES cudnn libcudnn.so.9 HINTS ${CUDAToolkit_LIBRARY_DIR} ${minidl_cudnn_hints}
+    PATH_SUFFIXES lib lib64)
+  if(MINIDL_CUDNN_INCLUDE_DIR AND MINIDL_CUDNN_LIBRARY)
+    set(MINIDL_WITH_CUDNN ON)
+    message(STATUS "minidl: cuDNN found: ${MINIDL_CUDNN_LIBRARY}")
+  else()
+    set(MINIDL_WITH_CUDNN OFF)
+    message(STATUS "minidl: cuDNN not found: building without the cuDNN path "
+                   "(set MINIDL_CUDNN_INCLUDE_DIR and MINIDL_CUDNN_LIBRARY to point at it)")
+  endif()
 endif()
 
 # Adds the flavour's CUDA sources, definitions and libraries to target.
@@ -41,13 +88,20 @@ function(minidl_configure_cuda target)
   if(MINIDL_CUDA_MODE STREQUAL "off")
     target_sources(${target} PRIVATE ${PROJECT_SOURCE_DIR}/core/cuda_unavailable.cpp)
   elseif(MINIDL_CUDA_MODE STREQUAL "real")
-    target_sources(${target} PRIVATE ${PROJECT_SOURCE_DIR}/core/cuda_runtime.cpp)
-    set_source_files_properties(${PROJECT_SOURCE_DIR}/core/cuda_runtime.cpp PROPERTIES LANGUAGE CUDA)
+    target_sources(${target} PRIVATE ${MINIDL_CUDA_RUNTIME_SOURCES} ${MINIDL_CUDA_KERNEL_SOURCES})
     target_compile_definitions(${target} PUBLIC MINIDL_WITH_CUDA=1)
-    # cudart loads the driver (libcuda) at run time: binaries start and list
-    # their tests on a machine without a GPU driver.
-    target_link_libraries(${target} PUBLIC CUDA::cudart)
+    # cudart loads the driver (libcuda) at run time, and cuBLAS and cuDNN do not link
+    # it either: binaries start and list their tests on a machine without a GPU driver.
+    target_link_libraries(${target} PUBLIC CUDA::cudart CUDA::cublas)
+    if(MINIDL_WITH_CUDNN)
+      target_compile_definitions(${target} PUBLIC MINIDL_WITH_CUDNN=1)
+      target_include_directories(${target} PUBLIC ${MINIDL_CUDNN_INCLUDE_DIR})
+      target_link_libraries(${target} PUBLIC ${MINIDL_CUDNN_LIBRARY})
+    endif()
   elseif(MINIDL_CUDA_MODE STREQUAL "emulated")
-    message(FATAL_ERROR "minidl: the emulated CUDA flavour is not implemented yet")
+    target_sources(${target} PRIVATE ${MINIDL_CUDA_RUNTIME_SOURCES} ${MINIDL_CUDA_EMULATOR_SOURCES}
+      ${MINIDL_CUDA_KERNEL_SOURCES})
+    set_source_files_properties(${MINIDL_CUDA_KERNEL_SOURCES} PROPERTIES LANGUAGE CXX)
+    target_compile_definitions(${target} PUBLIC MINIDL_WITH_CUDA=1 MINIDL_CUDA_EMULATOR=1)
   endif()
 endfunction()

@@ -13,11 +13,30 @@ namespace {
 
 void* device_malloc(std::size_t) { unavailable("allocate on cuda"); }
 void device_free(void*, std::size_t) { unavailable("free on cuda"); }
+AllocatorStats allocator_stats() { return {}; }
+void empty_cache() {}
 void copy_host_to_device(void*, const void*, std::size_t) { unavailable("copy to cuda"); }
 void copy_device_to_host(void*, const void*, std::size_t) { unavailable("copy from cuda"); }
 void copy_device_to_device(void*, const void*, std::size_t) { unavailable("copy on cuda"); }
 void memset_device(void*, int, std::size_t) { unavailable("memset on cuda"); }
 void synchronize() { unavailable("cuda synchronize"); }
+
+Stream::Stream() { unavailable("create a cuda stream"); }
+Stream::~Stream() = default;
+void Stream::synchronize() const { unavailable("cuda stream synchronize"); }
+
+Event::Event() { unavailable("create a cuda event"); }
+Event::~Event() = default;
+void Event::record() { unavailable("record a cuda event"); }
+void Event::record(const Stream&) { unavailable("record a cuda event"); }
+void Event::synchronize() const { unavailable("cuda event synchronize"); }
+float Event::elapsed_ms_since(const Event&) const { unavailable("cuda event elapsed time"); }
+
+PinnedBuffer::PinnedBuffer(std::size_t) { unavailable("allocate pinned host memory"); }
+PinnedBuffer::~PinnedBuffer() = default;
+
+void copy_host_to_device_async(void*, const void*, std::size_t, const Stream&) { unavailable("copy to cuda"); }
+void copy_device_to_host_async(void*, const void*, std::size_t, const Stream&) { unavailable("copy from cuda"); }
 
 bool is_built() { return false; }
 bool is_emulated() { return false; }
@@ -25,5 +44,6 @@ bool is_available() { return false; }
 std::string unavailable_reason() {
   return "CUDA is not available: minidl was built without CUDA (configure with -DMINIDL_CUDA=ON on a machine with nvcc)";
 }
+std::string describe() { return unavailable_reason(); }
 
 }  // namespace minidl::cuda

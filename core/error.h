@@ -11,18 +11,13 @@
 
 #include <fmt/format.h>
 
+#include "core/source_location.h"
+
 namespace minidl {
 
 class Error : public std::runtime_error {
  public:
   explicit Error(const std::string& message) : std::runtime_error(message) {}
-};
-
-// Where a check was made. Default arguments capture the caller's position,
-// so a helper can report the line that called it without a macro.
-struct SourceLocation {
-  const char* file = __builtin_FILE();
-  int line = __builtin_LINE();
 };
 
 // Throws Error with a formatted message: fail("conv2d: input has {} channels", c).

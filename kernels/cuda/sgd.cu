@@ -1,0 +1,62 @@
+// The SGD update of all parameters in one launch.
+//
+// Block (x, y) works on parameter y of the table: its thread t handles elements
+// x * blockDim.x + t, then every gridDim.x * blockDim.x further (a grid-stride loop),
+// so gridDim.y is the number of parameters and gridDim.x is sized for the largest.
+// Each element is independent: no shared memory, no barriers. Per element:
+//   d = grad + weight_decay * param
+//   if momentum != 0:
+//     buf = d                                        on the first step
+//     buf = momentum * buf + (1 - dampening) * d     afterwards
+//     d = nesterov ? d + momentum * buf : buf
+//   param -= lr * d
+#include "kernels/cuda/sgd.h"
+
+#include <algorithm>
+
+#include "core/cuda_runtime.h"
+#include "kernels/cuda/kernel_support.h"
+
+namespace minidl::cuda {
+
+namespace {
+
+constexpr unsigned kThreads = 256;
+constexpr unsigned kMinElementsPerThread = 4;
+constexpr unsigned kMaxBlocksPerParameter = 1024;
+
+__global__ void sgd_update_kernel(const SgdTensor* tensors, SgdHyperparameters h, bool first_step) {
+  SgdTensor tensor = tensors[blockIdx.y];
+  std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  for (std::int64_t i = global_thread_index(); i < tensor.numel; i += stride) {
+    float d = tensor.grad[i] + h.weight_decay * tensor.param[i];
+    if (h.momentum != 0.0f) {
+      float& buf = tensor.momentum_buffer[i];
+      buf = first_step ? d : h.momentum * buf + (1.0f - h.dampening) * d;
+      d = h.nesterov ? d + h.momentum * buf : buf;
+    }
+    tensor.param[i] -= h.lr * d;
+  }
+}
+
+}  // namespace
+
+SgdParameterTable::SgdParameterTable(const std::vector<SgdTensor>& tensors)
+    : size_(static_cast<unsigned>(tensors.size())) {
+  for (const SgdTensor& tensor : tensors) max_numel_ = std::max(max_numel_, tensor.numel);
+  std::size_t bytes = tensors.size() * sizeof(SgdTensor);
+  device_table_ = static_cast<SgdTensor*>(device_malloc(bytes));
+  copy_host_to_device(device_table_, tensors.data(), bytes);
+}
+
+SgdParameterTable::~SgdParameterTable() { device_free(device_table_, size_ * sizeof(SgdTensor)); }
+
+void sgd_update(const SgdParameterTable& table, const SgdHyperparameters& hyperparameters, bool first_step,
+                cudaStream_t stream) {
+  if (table.size() == 0 || table.max_numel() == 0) return;
+  dim3 grid(std::min(blocks_for(table.max_numel(), kThreads * kMinElementsPerThread), kMaxBlocksPerParameter),
+            table.size());
+  launch(sgd_update_kernel, {grid, kThreads, 0, stream}, table.device_table(), hyperparameters, first_step);
+}
+
+}  // namespace minidl::cuda

@@ -1,0 +1,55 @@
+// sgd on the GPU: one launch updates every parameter of an optimizer, by
+// torch.optim.SGD's rule (formulas in kernels/sgd.h, reference in kernels/cpu/sgd.h),
+// in float arithmetic as the CPU reference does for f32 parameters.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/cuda_api.h"
+
+namespace minidl::cuda {
+
+// One parameter, in device memory: numel values, their gradient, and the momentum
+// buffer (not touched, and may be nullptr, when momentum is 0).
+struct SgdTensor {
+  float* param;
+  const float* grad;
+  float* momentum_buffer;
+  std::int64_t numel;
+};
+
+// The fields of ops::SgdParams (kernels/sgd.h), in float.
+struct SgdHyperparameters {
+  float lr = 0.01f;
+  float momentum = 0.0f;
+  float dampening = 0.0f;
+  float weight_decay = 0.0f;
+  bool nesterov = false;
+};
+
+// The parameters of one optimizer as a table in device memory, which the update
+// kernel reads. Built once, when the parameters have their final storage, and
+// reused at every step.
+class SgdParameterTable {
+ public:
+  explicit SgdParameterTable(const std::vector<SgdTensor>& tensors);
+  ~SgdParameterTable();
+  SgdParameterTable(const SgdParameterTable&) = delete;
+  SgdParameterTable& operator=(const SgdParameterTable&) = delete;
+
+  const SgdTensor* device_table() const { return device_table_; }
+  unsigned size() const { return size_; }
+  std::int64_t max_numel() const { return max_numel_; }
+
+ private:
+  SgdTensor* device_table_ = nullptr;
+  unsigned size_ = 0;
+  std::int64_t max_numel_ = 0;
+};
+
+// One step of every parameter in table, in one launch queued on stream.
+void sgd_update(const SgdParameterTable& table, const SgdHyperparameters& hyperparameters, bool first_step,
+                cudaStream_t stream = nullptr);
+
+}  // namespace minidl::cuda
