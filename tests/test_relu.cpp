@@ -127,3 +127,24 @@ TEST_CASE("relu refuses tensors on different devices") {
   Tensor output = Tensor::zeros({2, 3});
   REQUIRE_THROWS_MINIDL(ops::relu_forward(input, output), "relu: output must be on cuda:0, got cpu");
 }
+
+TEST_CASE("relu on cuda tensors runs the CUDA kernels and matches the CPU reference") {
+  if (skip_unless_cuda()) return;
+  Generator generator(31);
+  Tensor input = random_tensor({3, 5, 7}, generator, DType::f32);  // 105 elements: not a multiple of a block
+  Tensor grad_output = random_tensor(input.shape(), generator, DType::f32);
+  Tensor output = Tensor::empty(input.shape()), grad_input = Tensor::empty(input.shape());
+  ops::relu_forward(input, output);
+  ops::relu_backward(grad_output, output, grad_input);
+
+  Device cuda = Device::cuda();
+  Tensor cuda_output = Tensor::empty(input.shape(), DType::f32, cuda);
+  Tensor cuda_grad_input = Tensor::empty(input.shape(), DType::f32, cuda);
+  ops::relu_forward(input.to(cuda), cuda_output);
+  ops::relu_backward(grad_output.to(cuda), cuda_output, cuda_grad_input);
+  require_close(cuda_output, output, 0, 0, "output");
+  require_close(cuda_grad_input, grad_input, 0, 0, "grad_input");
+
+  Tensor input_64 = Tensor::zeros({2}, DType::f64, cuda), output_64 = Tensor::zeros({2}, DType::f64, cuda);
+  REQUIRE_THROWS_MINIDL(ops::relu_forward(input_64, output_64), "relu on cuda: input must have dtype f32, got f64");
+}
