@@ -11,7 +11,7 @@ int main() {
   ops::relu_forward(input, output);
   std::vector<float> values = output.to_vector<float>();
   bool ok = values == std::vector<float>{0.0f, 2.0f, 0.0f, 4.0f};
-  std::printf("consumer: relu %s; CUDA %s\n", ok ? "ok" : "WRONG",
+  std::printf("consumer: relu %s; CUDA: %s\n", ok ? "ok" : "WRONG",
               cuda_is_available() ? "available" : cuda_unavailable_reason().c_str());
   return ok ? 0 : 1;
 }
