@@ -223,6 +223,7 @@ class WorkerPool {
     while (static_cast<int>(workers_.size()) < block.thread_count)
       workers_.emplace_back(&WorkerPool::work, this, static_cast<int>(workers_.size()));
     block_ = &block;
+    block_threads_ = block.thread_count;
     unfinished_ = block.thread_count;
     ++round_;
     started_.notify_all();
@@ -246,9 +247,11 @@ class WorkerPool {
         started_.wait(lock, [&] { return stopping_ || round_ != seen_round; });
         if (stopping_) return;
         seen_round = round_;
+        // A worker the block does not use must not touch it: the block may be
+        // finished and gone by the time this worker wakes up.
+        if (thread >= block_threads_) continue;
         block = block_;
       }
-      if (thread >= block->thread_count) continue;
       run_thread(*block, thread);
       std::lock_guard lock(mutex_);
       if (--unfinished_ == 0) finished_.notify_all();
@@ -259,6 +262,7 @@ class WorkerPool {
   std::condition_variable started_, finished_;
   std::vector<std::thread> workers_;
   Block* block_ = nullptr;
+  int block_threads_ = 0;    // threads of the current block
   std::uint64_t round_ = 0;  // blocks started
   int unfinished_ = 0;       // threads of the current block still running
   bool stopping_ = false;
