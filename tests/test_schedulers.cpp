@@ -11,6 +11,7 @@
 
 #include "optim/one_cycle_lr.h"
 #include "optim/scheduler.h"
+#include "json_fixture.h"
 #include "test_support.h"
 
 using namespace minidl;
@@ -18,13 +19,7 @@ using Catch::Matchers::WithinRel;
 
 namespace {
 
-nlohmann::json load_fixture(const std::string& name) {
-  std::string path = std::string(MINIDL_FIXTURE_DIR) + "/optim/" + name;
-  std::ifstream file(path);
-  INFO("fixture " << path);
-  REQUIRE(file.good());
-  return nlohmann::json::parse(file);
-}
+nlohmann::json load_fixture(const std::string& name) { return testing::load_json_fixture("optim/" + name); }
 
 // The factor functions the fixture script names for LambdaLR.
 std::function<double(int)> named_lambda(const std::string& name) {

@@ -9,6 +9,7 @@
 
 #include "gradcheck.h"
 #include "optim/sgd.h"
+#include "json_fixture.h"
 #include "test_support.h"
 
 using namespace minidl;
@@ -16,13 +17,7 @@ using minidl::testing::require_close;
 
 namespace {
 
-nlohmann::json load_fixture(const std::string& name) {
-  std::string path = std::string(MINIDL_FIXTURE_DIR) + "/optim/" + name;
-  std::ifstream file(path);
-  INFO("fixture " << path);
-  REQUIRE(file.good());
-  return nlohmann::json::parse(file);
-}
+nlohmann::json load_fixture(const std::string& name) { return testing::load_json_fixture("optim/" + name); }
 
 Tensor vector_tensor(const std::vector<double>& values, DType dtype) {
   Shape shape{static_cast<std::int64_t>(values.size())};
