@@ -1,11 +1,9 @@
 #include "core/safetensors.h"
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cstdint>
-#include <filesystem>
 #include <limits>
 #include <system_error>
 #include <tuple>
@@ -16,6 +14,8 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
 
 // Tensor bytes are copied between memory and file unchanged.
 static_assert(std::endian::native == std::endian::little, "safetensors stores little-endian data");
@@ -178,69 +178,6 @@ void check_layout(std::vector<HeaderEntry>& entries, std::uint64_t data_bytes, c
     fail("safetensors: {}: trailing data bytes [{}, {}) after the last tensor", path, covered, data_bytes);
 }
 
-// ---- writing ----
-
-void write_all(int fd, const void* source, std::size_t bytes, const std::string& path, const std::string& temp_path) {
-  const auto* in = static_cast<const char*>(source);
-  while (bytes > 0) {
-    ssize_t written = ::write(fd, in, bytes);
-    if (written < 0 && errno == EINTR) continue;
-    if (written < 0) fail("safetensors: {}: cannot write {}: {}", path, temp_path, errno_message());
-    in += written;
-    bytes -= static_cast<std::size_t>(written);
-  }
-}
-
-// A new file next to path, named "<path>.tmp-<pid>-<n>", removed on destruction unless kept.
-class TemporaryFile {
- public:
-  explicit TemporaryFile(const std::string& path) {
-    static std::atomic<unsigned> counter{0};
-    for (int attempt = 0;; ++attempt) {
-      path_ = fmt::format("{}.tmp-{}-{}", path, ::getpid(), counter++);
-      int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-      if (fd >= 0) {
-        fd_ = fd;
-        return;
-      }
-      // A leftover of an earlier process with the same pid: try the next name.
-      if (errno != EEXIST || attempt == 100)
-        fail("safetensors: {}: cannot create the temporary file {}: {}", path, path_, errno_message());
-    }
-  }
-  ~TemporaryFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!kept_) ::unlink(path_.c_str());
-  }
-  TemporaryFile(const TemporaryFile&) = delete;
-  TemporaryFile& operator=(const TemporaryFile&) = delete;
-
-  const std::string& path() const { return path_; }
-  int fd() const { return fd_; }
-  // Closes now and returns close()'s result (a delayed write error shows up here).
-  int close() {
-    int result = ::close(fd_);
-    fd_ = -1;
-    return result;
-  }
-  // After a successful rename there is nothing left to remove.
-  void keep() { kept_ = true; }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-  bool kept_ = false;
-};
-
-// The rename is durable only once the directory entry itself is on disk.
-void sync_directory(const std::string& path) {
-  std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  std::string directory = parent.empty() ? std::string(".") : parent.string();
-  FileDescriptor fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0 || ::fsync(fd.get()) != 0)
-    fail("safetensors: {}: written, but cannot sync the directory {}: {}", path, directory, errno_message());
-}
-
 }  // namespace
 
 SafetensorsFile load_safetensors(const std::string& path) {
@@ -327,17 +264,11 @@ void save_safetensors(const std::string& path, const std::map<std::string, Tenso
   header_text.append((kLengthBytes - header_text.size() % kLengthBytes) % kLengthBytes, ' ');
   std::uint64_t header_bytes = header_text.size();
 
-  TemporaryFile temp(path);
-  write_all(temp.fd(), &header_bytes, kLengthBytes, path, temp.path());
-  write_all(temp.fd(), header_text.data(), header_text.size(), path, temp.path());
+  std::vector<std::string_view> pieces = {
+      std::string_view(reinterpret_cast<const char*>(&header_bytes), kLengthBytes), header_text};
   for (const Tensor& tensor : host_tensors)
-    if (tensor.nbytes() > 0) write_all(temp.fd(), tensor.raw_data(), tensor.nbytes(), path, temp.path());
-  if (::fsync(temp.fd()) != 0) fail("safetensors: {}: cannot sync {}: {}", path, temp.path(), errno_message());
-  if (temp.close() != 0) fail("safetensors: {}: cannot close {}: {}", path, temp.path(), errno_message());
-  if (::rename(temp.path().c_str(), path.c_str()) != 0)
-    fail("safetensors: {}: cannot rename {} to it: {}", path, temp.path(), errno_message());
-  temp.keep();
-  sync_directory(path);
+    pieces.emplace_back(static_cast<const char*>(tensor.raw_data()), tensor.nbytes());
+  write_file_atomically(path, pieces, "safetensors");
 }
 
 }  // namespace minidl
