@@ -27,11 +27,24 @@ endif()
 set(MINIDL_CUDA_RUNTIME_SOURCES
   ${PROJECT_SOURCE_DIR}/core/cuda_runtime.cpp)
 set(MINIDL_CUDA_KERNEL_SOURCES
+  ${PROJECT_SOURCE_DIR}/kernels/cuda/batch_norm2d.cu
+  ${PROJECT_SOURCE_DIR}/kernels/cuda/bias.cu
+  ${PROJECT_SOURCE_DIR}/kernels/cuda/conv2d.cu
+  ${PROJECT_SOURCE_DIR}/kernels/cuda/cross_entropy.cu
+  ${PROJECT_SOURCE_DIR}/kernels/cuda/cublas_ops.cpp
   ${PROJECT_SOURCE_DIR}/kernels/cuda/elementwise.cu
   ${PROJECT_SOURCE_DIR}/kernels/cuda/gather_normalize.cu
+  ${PROJECT_SOURCE_DIR}/kernels/cuda/im2col.cu
+  ${PROJECT_SOURCE_DIR}/kernels/cuda/linear.cu
+  ${PROJECT_SOURCE_DIR}/kernels/cuda/max_pool2d.cu
   ${PROJECT_SOURCE_DIR}/kernels/cuda/reduce.cu
   ${PROJECT_SOURCE_DIR}/kernels/cuda/relu.cu
   ${PROJECT_SOURCE_DIR}/kernels/cuda/sgd.cu)
+# The cuDNN implementations (host code calling cuDNN): real builds with cuDNN only.
+set(MINIDL_CUDNN_SOURCES
+  ${PROJECT_SOURCE_DIR}/kernels/cudnn/batch_norm2d.cpp
+  ${PROJECT_SOURCE_DIR}/kernels/cudnn/conv2d.cpp
+  ${PROJECT_SOURCE_DIR}/kernels/cudnn/cudnn_support.cpp)
 set(MINIDL_CUDA_EMULATOR_SOURCES
   ${PROJECT_SOURCE_DIR}/kernels/emulator/cublas.cpp
   ${PROJECT_SOURCE_DIR}/kernels/emulator/launch.cpp
@@ -94,6 +107,7 @@ function(minidl_configure_cuda target)
     # it either: binaries start and list their tests on a machine without a GPU driver.
     target_link_libraries(${target} PUBLIC CUDA::cudart CUDA::cublas)
     if(MINIDL_WITH_CUDNN)
+      target_sources(${target} PRIVATE ${MINIDL_CUDNN_SOURCES})
       target_compile_definitions(${target} PUBLIC MINIDL_WITH_CUDNN=1)
       target_include_directories(${target} PUBLIC ${MINIDL_CUDNN_INCLUDE_DIR})
       target_link_libraries(${target} PUBLIC ${MINIDL_CUDNN_LIBRARY})

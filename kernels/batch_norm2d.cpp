@@ -3,6 +3,13 @@
 
 #include "kernels/cpu/batch_norm2d.h"
 #include "kernels/dispatch.h"
+#include "kernels/implementation.h"
+#if defined(MINIDL_WITH_CUDA)
+#include "kernels/cuda/batch_norm2d.h"
+#endif
+#if defined(MINIDL_WITH_CUDNN)
+#include "kernels/cudnn/batch_norm2d.h"
+#endif
 
 namespace minidl::ops {
 
@@ -33,7 +40,26 @@ void batch_norm2d_forward_train(const Tensor& input, const Tensor& weight, const
   if (N * HW < 2)
     fail("{}: expected more than 1 value per channel when training, got input shape {}", op, input.shape().str());
 
-  if (device.is_cuda()) no_cuda_implementation(op);
+  if (device.is_cuda()) {
+#if defined(MINIDL_WITH_CUDA)
+    check_dtype(input, DType::f32, "batch_norm2d on cuda", "input");
+#if defined(MINIDL_WITH_CUDNN)
+    if (implementation(Op::batch_norm2d, DeviceType::CUDA) == Implementation::cudnn) {
+      cudnn::batch_norm2d_forward_train(input.data<float>(), weight.data<float>(), bias.data<float>(),
+                                        running_mean.data<float>(), running_var.data<float>(), output.data<float>(),
+                                        save_mean.data<float>(), save_invstd.data<float>(), N, C, HW, params);
+      return;
+    }
+#endif
+    cuda::batch_norm2d_forward_train(input.data<float>(), weight.data<float>(), bias.data<float>(),
+                                     running_mean.data<float>(), running_var.data<float>(), output.data<float>(),
+                                     save_mean.data<float>(), save_invstd.data<float>(), N, C, HW,
+                                     static_cast<float>(params.eps), static_cast<float>(params.momentum));
+    return;
+#else
+    no_cuda_implementation(op);
+#endif
+  }
   // The CPU reference, run in the tensors' dtype T.
   auto run_cpu = [&]<typename T>(T) {
     cpu::batch_norm2d_forward_train(input.data<T>(), weight.data<T>(), bias.data<T>(), running_mean.data<T>(),
@@ -59,7 +85,25 @@ void batch_norm2d_forward_eval(const Tensor& input, const Tensor& weight, const 
                             {"running_var", &running_var}});
   check_shape(output, input.shape(), op, "output");
 
-  if (device.is_cuda()) no_cuda_implementation(op);
+  if (device.is_cuda()) {
+#if defined(MINIDL_WITH_CUDA)
+    check_dtype(input, DType::f32, "batch_norm2d on cuda", "input");
+#if defined(MINIDL_WITH_CUDNN)
+    if (implementation(Op::batch_norm2d, DeviceType::CUDA) == Implementation::cudnn) {
+      cudnn::batch_norm2d_forward_eval(input.data<float>(), weight.data<float>(), bias.data<float>(),
+                                       running_mean.data<float>(), running_var.data<float>(), output.data<float>(), N,
+                                       C, HW, params);
+      return;
+    }
+#endif
+    cuda::batch_norm2d_forward_eval(input.data<float>(), weight.data<float>(), bias.data<float>(),
+                                    running_mean.data<float>(), running_var.data<float>(), output.data<float>(), N, C,
+                                    HW, static_cast<float>(params.eps));
+    return;
+#else
+    no_cuda_implementation(op);
+#endif
+  }
   // The CPU reference, run in the tensors' dtype T.
   auto run_cpu = [&]<typename T>(T) {
     cpu::batch_norm2d_forward_eval(input.data<T>(), weight.data<T>(), bias.data<T>(), running_mean.data<T>(),
@@ -86,7 +130,25 @@ void batch_norm2d_backward_train(const Tensor& grad_output, const Tensor& input,
   check_per_channel(op, C, {{"weight", &weight}, {"save_mean", &save_mean}, {"save_invstd", &save_invstd},
                             {"grad_weight", &grad_weight}, {"grad_bias", &grad_bias}});
 
-  if (device.is_cuda()) no_cuda_implementation(op);
+  if (device.is_cuda()) {
+#if defined(MINIDL_WITH_CUDA)
+    check_dtype(grad_output, DType::f32, "batch_norm2d backward on cuda", "grad_output");
+#if defined(MINIDL_WITH_CUDNN)
+    if (implementation(Op::batch_norm2d, DeviceType::CUDA) == Implementation::cudnn) {
+      cudnn::batch_norm2d_backward_train(grad_output.data<float>(), input.data<float>(), weight.data<float>(),
+                                         save_mean.data<float>(), save_invstd.data<float>(), grad_input.data<float>(),
+                                         grad_weight.data<float>(), grad_bias.data<float>(), N, C, HW);
+      return;
+    }
+#endif
+    cuda::batch_norm2d_backward_train(grad_output.data<float>(), input.data<float>(), weight.data<float>(),
+                                      save_mean.data<float>(), save_invstd.data<float>(), grad_input.data<float>(),
+                                      grad_weight.data<float>(), grad_bias.data<float>(), N, C, HW);
+    return;
+#else
+    no_cuda_implementation(op);
+#endif
+  }
   // The CPU reference, run in the tensors' dtype T.
   auto run_cpu = [&]<typename T>(T) {
     cpu::batch_norm2d_backward_train(grad_output.data<T>(), input.data<T>(), weight.data<T>(),
@@ -114,7 +176,19 @@ void batch_norm2d_backward_eval(const Tensor& grad_output, const Tensor& input, 
   check_per_channel(op, C, {{"weight", &weight}, {"running_mean", &running_mean}, {"running_var", &running_var},
                             {"grad_weight", &grad_weight}, {"grad_bias", &grad_bias}});
 
-  if (device.is_cuda()) no_cuda_implementation(op);
+  if (device.is_cuda()) {
+#if defined(MINIDL_WITH_CUDA)
+    check_dtype(grad_output, DType::f32, "batch_norm2d backward on cuda", "grad_output");
+    // cuDNN has no backward through the running statistics: the hand-written kernel serves every choice.
+    cuda::batch_norm2d_backward_eval(grad_output.data<float>(), input.data<float>(), weight.data<float>(),
+                                     running_mean.data<float>(), running_var.data<float>(), grad_input.data<float>(),
+                                     grad_weight.data<float>(), grad_bias.data<float>(), N, C, HW,
+                                     static_cast<float>(params.eps));
+    return;
+#else
+    no_cuda_implementation(op);
+#endif
+  }
   // The CPU reference, run in the tensors' dtype T.
   auto run_cpu = [&]<typename T>(T) {
     cpu::batch_norm2d_backward_eval(grad_output.data<T>(), input.data<T>(), weight.data<T>(),

@@ -1,7 +1,16 @@
 #include "kernels/conv2d.h"
 
 #include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/conv2d_gemm.h"
 #include "kernels/dispatch.h"
+#include "kernels/implementation.h"
+#if defined(MINIDL_WITH_CUDA)
+#include "kernels/cuda/conv2d.h"
+#include "kernels/cuda/cublas_ops.h"
+#endif
+#if defined(MINIDL_WITH_CUDNN)
+#include "kernels/cudnn/conv2d.h"
+#endif
 
 namespace minidl::ops {
 
@@ -58,8 +67,31 @@ void conv2d_forward(const Tensor& input, const Tensor& weight, const Tensor& bia
   if (bias.defined()) check_shape(bias, Shape{shape.out_channels}, "conv2d", "bias");
   check_shape(output, conv2d_output_shape(input.shape(), weight.shape(), params), "conv2d", "output");
 
-  if (device.is_cuda()) no_cuda_implementation("conv2d");
-  if (input.dtype() == DType::f32) {
+  if (device.is_cuda()) {
+#if defined(MINIDL_WITH_CUDA)
+    check_dtype(input, DType::f32, "conv2d on cuda", "input");
+    const float* bias_data = data_or_null<float>(bias);
+    switch (implementation(Op::conv2d, DeviceType::CUDA)) {
+      case Implementation::cublas:
+        cublas::conv2d_forward(input.data<float>(), weight.data<float>(), bias_data, output.data<float>(), shape);
+        return;
+#if defined(MINIDL_WITH_CUDNN)
+      case Implementation::cudnn:
+        cudnn::conv2d_forward(input.data<float>(), weight.data<float>(), bias_data, output.data<float>(), shape);
+        return;
+#endif
+      default:
+        cuda::conv2d_forward(input.data<float>(), weight.data<float>(), bias_data, output.data<float>(), shape);
+        return;
+    }
+#else
+    no_cuda_implementation("conv2d");
+#endif
+  }
+  if (input.dtype() == DType::f32 && implementation(Op::conv2d, DeviceType::CPU) == Implementation::gemm) {
+    cpu::conv2d_forward_gemm(input.data<float>(), weight.data<float>(), data_or_null<float>(bias),
+                             output.data<float>(), shape);
+  } else if (input.dtype() == DType::f32) {
     cpu::conv2d_forward(input.data<float>(), weight.data<float>(), data_or_null<float>(bias), output.data<float>(),
                         shape);
   } else {
@@ -84,8 +116,31 @@ void conv2d_backward(const Tensor& grad_output, const Tensor& input, const Tenso
   check_shape(grad_weight, weight.shape(), "conv2d", "grad_weight");
   if (grad_bias.defined()) check_shape(grad_bias, Shape{shape.out_channels}, "conv2d", "grad_bias");
 
-  if (device.is_cuda()) no_cuda_implementation("conv2d");
-  if (input.dtype() == DType::f32) {
+  if (device.is_cuda()) {
+#if defined(MINIDL_WITH_CUDA)
+    check_dtype(grad_output, DType::f32, "conv2d on cuda", "grad_output");
+    // Every implementation takes the same arguments (and the default stream).
+    auto backward = [&](auto conv2d_backward) {
+      conv2d_backward(grad_output.data<float>(), input.data<float>(), weight.data<float>(),
+                      data_or_null<float>(grad_input), grad_weight.data<float>(), data_or_null<float>(grad_bias), shape,
+                      nullptr);
+    };
+    switch (implementation(Op::conv2d, DeviceType::CUDA)) {
+      case Implementation::cublas: return backward(cublas::conv2d_backward);
+#if defined(MINIDL_WITH_CUDNN)
+      case Implementation::cudnn: return backward(cudnn::conv2d_backward);
+#endif
+      default: return backward(cuda::conv2d_backward);
+    }
+#else
+    no_cuda_implementation("conv2d");
+#endif
+  }
+  if (input.dtype() == DType::f32 && implementation(Op::conv2d, DeviceType::CPU) == Implementation::gemm) {
+    cpu::conv2d_backward_gemm(grad_output.data<float>(), input.data<float>(), weight.data<float>(),
+                              data_or_null<float>(grad_input), grad_weight.data<float>(),
+                              data_or_null<float>(grad_bias), shape);
+  } else if (input.dtype() == DType::f32) {
     cpu::conv2d_backward(grad_output.data<float>(), input.data<float>(), weight.data<float>(),
                          data_or_null<float>(grad_input), grad_weight.data<float>(), data_or_null<float>(grad_bias),
                          shape);

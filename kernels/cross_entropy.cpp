@@ -3,6 +3,9 @@
 
 #include "kernels/cpu/cross_entropy.h"
 #include "kernels/dispatch.h"
+#if defined(MINIDL_WITH_CUDA)
+#include "kernels/cuda/cross_entropy.h"
+#endif
 
 namespace minidl::ops {
 
@@ -22,7 +25,19 @@ void cross_entropy_forward_backward(const Tensor& logits, const Tensor& labels, 
   check_dtype(num_correct, DType::i32, op, "num_correct");
   check_device(num_correct, device, op, "num_correct");
 
-  if (device.is_cuda()) no_cuda_implementation(op);
+  if (device.is_cuda()) {
+#if defined(MINIDL_WITH_CUDA)
+    // Loss and count stay in device memory; the labels are not checked here, which
+    // would need a host synchronisation (a label outside [0, K) makes the loss NaN).
+    check_dtype(logits, DType::f32, "cross_entropy on cuda", "logits");
+    cuda::cross_entropy_forward_backward(logits.data<float>(), labels.data<std::int32_t>(), loss.data<float>(),
+                                         grad_logits.defined() ? grad_logits.data<float>() : nullptr,
+                                         num_correct.data<std::int32_t>(), N, K);
+    return;
+#else
+    no_cuda_implementation(op);
+#endif
+  }
   // Labels index the logits, so they are checked before the reference reads with them.
   const std::int32_t* label_data = labels.data<std::int32_t>();
   for (std::int64_t n = 0; n < N; ++n)

@@ -2,7 +2,13 @@
 #include "kernels/linear.h"
 
 #include "kernels/cpu/linear.h"
+#include "kernels/cpu/linear_gemm.h"
 #include "kernels/dispatch.h"
+#include "kernels/implementation.h"
+#if defined(MINIDL_WITH_CUDA)
+#include "kernels/cuda/cublas_ops.h"
+#include "kernels/cuda/linear.h"
+#endif
 
 namespace minidl::ops {
 
@@ -18,7 +24,23 @@ void linear_forward(const Tensor& input, const Tensor& weight, const Tensor& bia
   if (bias.defined()) check_shape(bias, Shape{out_features}, op, "bias");
   check_shape(output, Shape{N, out_features}, op, "output");
 
-  if (device.is_cuda()) no_cuda_implementation(op);
+  if (device.is_cuda()) {
+#if defined(MINIDL_WITH_CUDA)
+    check_dtype(input, DType::f32, "linear on cuda", "input");
+    auto forward = implementation(Op::linear, DeviceType::CUDA) == Implementation::cublas ? cublas::linear_forward
+                                                                                          : cuda::linear_forward;
+    forward(input.data<float>(), weight.data<float>(), bias.defined() ? bias.data<float>() : nullptr,
+            output.data<float>(), N, in_features, out_features, /*stream=*/nullptr);
+    return;
+#else
+    no_cuda_implementation(op);
+#endif
+  }
+  if (input.dtype() == DType::f32 && implementation(Op::linear, DeviceType::CPU) == Implementation::gemm) {
+    cpu::linear_forward_gemm(input.data<float>(), weight.data<float>(), bias.defined() ? bias.data<float>() : nullptr,
+                             output.data<float>(), N, in_features, out_features);
+    return;
+  }
   // The CPU reference, run in the tensors' dtype T.
   auto run_cpu = [&]<typename T>(T) {
     cpu::linear_forward(input.data<T>(), weight.data<T>(), bias.defined() ? bias.data<T>() : nullptr,
@@ -46,7 +68,27 @@ void linear_backward(const Tensor& grad_output, const Tensor& input, const Tenso
   check_shape(grad_weight, weight.shape(), op, "grad_weight");
   if (grad_bias.defined()) check_shape(grad_bias, Shape{out_features}, op, "grad_bias");
 
-  if (device.is_cuda()) no_cuda_implementation(op);
+  if (device.is_cuda()) {
+#if defined(MINIDL_WITH_CUDA)
+    check_dtype(grad_output, DType::f32, "linear backward on cuda", "grad_output");
+    auto backward = implementation(Op::linear, DeviceType::CUDA) == Implementation::cublas ? cublas::linear_backward
+                                                                                           : cuda::linear_backward;
+    backward(grad_output.data<float>(), input.data<float>(), weight.data<float>(),
+             grad_input.defined() ? grad_input.data<float>() : nullptr, grad_weight.data<float>(),
+             grad_bias.defined() ? grad_bias.data<float>() : nullptr, N, in_features, out_features,
+             /*stream=*/nullptr);
+    return;
+#else
+    no_cuda_implementation(op);
+#endif
+  }
+  if (input.dtype() == DType::f32 && implementation(Op::linear, DeviceType::CPU) == Implementation::gemm) {
+    cpu::linear_backward_gemm(grad_output.data<float>(), input.data<float>(), weight.data<float>(),
+                              grad_input.defined() ? grad_input.data<float>() : nullptr, grad_weight.data<float>(),
+                              grad_bias.defined() ? grad_bias.data<float>() : nullptr, N, in_features,
+                              out_features);
+    return;
+  }
   // The CPU reference, run in the tensors' dtype T.
   auto run_cpu = [&]<typename T>(T) {
     cpu::linear_backward(grad_output.data<T>(), input.data<T>(), weight.data<T>(),

@@ -4,7 +4,11 @@
 #include <limits>
 
 #include "kernels/cpu/max_pool2d.h"
+#include "core/parallel.h"
 #include "kernels/dispatch.h"
+#if defined(MINIDL_WITH_CUDA)
+#include "kernels/cuda/max_pool2d.h"
+#endif
 
 namespace minidl::ops {
 
@@ -48,12 +52,29 @@ void max_pool2d_forward(const Tensor& input, Tensor& output, Tensor& indices, Ma
   check_shape(output, output_shape, "max_pool2d", "output");
   check_shape(indices, output_shape, "max_pool2d", "indices");
 
-  if (device.is_cuda()) no_cuda_implementation("max_pool2d");
-  if (input.dtype() == DType::f32) {
-    cpu::max_pool2d_forward(input.data<float>(), output.data<float>(), indices.data<std::int32_t>(), shape);
-  } else {
-    cpu::max_pool2d_forward(input.data<double>(), output.data<double>(), indices.data<std::int32_t>(), shape);
+  if (device.is_cuda()) {
+#if defined(MINIDL_WITH_CUDA)
+    check_dtype(input, DType::f32, "max_pool2d on cuda", "input");
+    cuda::max_pool2d_forward(input.data<float>(), output.data<float>(), indices.data<std::int32_t>(), shape);
+    return;
+#else
+    no_cuda_implementation("max_pool2d");
+#endif
   }
+  // The reference, on ranges of images in parallel (images pool independently).
+  auto run_cpu = [&]<typename T>(T) {
+    parallel_for(shape.batch, [&](std::int64_t first, std::int64_t last) {
+      cpu::MaxPool2dShape images = shape;
+      images.batch = last - first;
+      const std::int64_t in = first * shape.channels * shape.height * shape.width;
+      const std::int64_t out = first * shape.channels * shape.out_height * shape.out_width;
+      cpu::max_pool2d_forward(input.data<T>() + in, output.data<T>() + out, indices.data<std::int32_t>() + out, images);
+    });
+  };
+  if (input.dtype() == DType::f32)
+    run_cpu(float{});
+  else
+    run_cpu(double{});
 }
 
 void max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, Tensor& grad_input,
@@ -67,13 +88,31 @@ void max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, Tenso
   check_shape(grad_output, output_shape, "max_pool2d", "grad_output");
   check_shape(indices, output_shape, "max_pool2d", "indices");
 
-  if (device.is_cuda()) no_cuda_implementation("max_pool2d");
-  if (grad_output.dtype() == DType::f32) {
-    cpu::max_pool2d_backward(grad_output.data<float>(), indices.data<std::int32_t>(), grad_input.data<float>(), shape);
-  } else {
-    cpu::max_pool2d_backward(grad_output.data<double>(), indices.data<std::int32_t>(), grad_input.data<double>(),
-                             shape);
+  if (device.is_cuda()) {
+#if defined(MINIDL_WITH_CUDA)
+    check_dtype(grad_output, DType::f32, "max_pool2d on cuda", "grad_output");
+    cuda::max_pool2d_backward(grad_output.data<float>(), indices.data<std::int32_t>(), grad_input.data<float>(),
+                              shape);
+    return;
+#else
+    no_cuda_implementation("max_pool2d");
+#endif
   }
+  // The reference, on ranges of images in parallel (each image's gradient stays in that image).
+  auto run_cpu = [&]<typename T>(T) {
+    parallel_for(shape.batch, [&](std::int64_t first, std::int64_t last) {
+      cpu::MaxPool2dShape images = shape;
+      images.batch = last - first;
+      const std::int64_t in = first * shape.channels * shape.height * shape.width;
+      const std::int64_t out = first * shape.channels * shape.out_height * shape.out_width;
+      cpu::max_pool2d_backward(grad_output.data<T>() + out, indices.data<std::int32_t>() + out,
+                               grad_input.data<T>() + in, images);
+    });
+  };
+  if (grad_output.dtype() == DType::f32)
+    run_cpu(float{});
+  else
+    run_cpu(double{});
 }
 
 }  // namespace minidl::ops

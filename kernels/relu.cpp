@@ -1,5 +1,9 @@
 #include "kernels/relu.h"
 
+#include <algorithm>
+#include <functional>
+
+#include "core/parallel.h"
 #include "kernels/cpu/relu.h"
 #include "kernels/dispatch.h"
 #if defined(MINIDL_WITH_CUDA)
@@ -7,6 +11,19 @@
 #endif
 
 namespace minidl::ops {
+
+namespace {
+
+// Calls body(first, count) on the CPU threads for disjoint ranges covering
+// [0, numel), in chunks large enough to be worth a thread.
+void for_element_ranges(std::int64_t numel, const std::function<void(std::int64_t, std::int64_t)>& body) {
+  constexpr std::int64_t kChunk = 16384;
+  parallel_for((numel + kChunk - 1) / kChunk, [&](std::int64_t first, std::int64_t last) {
+    body(first * kChunk, std::min(numel, last * kChunk) - first * kChunk);
+  });
+}
+
+}  // namespace
 
 void relu_forward(const Tensor& input, Tensor& output) {
   Device device = common_float_device("relu", {{"input", &input}, {"output", &output}});
@@ -21,11 +38,16 @@ void relu_forward(const Tensor& input, Tensor& output) {
     no_cuda_implementation("relu");
 #endif
   }
-  if (input.dtype() == DType::f32) {
-    cpu::relu_forward(input.data<float>(), output.data<float>(), input.numel());
-  } else {
-    cpu::relu_forward(input.data<double>(), output.data<double>(), input.numel());
-  }
+  // The reference, on ranges of elements in parallel.
+  auto run_cpu = [&]<typename T>(T) {
+    for_element_ranges(input.numel(), [&](std::int64_t first, std::int64_t count) {
+      cpu::relu_forward(input.data<T>() + first, output.data<T>() + first, count);
+    });
+  };
+  if (input.dtype() == DType::f32)
+    run_cpu(float{});
+  else
+    run_cpu(double{});
 }
 
 void relu_backward(const Tensor& grad_output, const Tensor& output, Tensor& grad_input) {
@@ -44,13 +66,15 @@ void relu_backward(const Tensor& grad_output, const Tensor& output, Tensor& grad
     no_cuda_implementation("relu");
 #endif
   }
-  if (grad_output.dtype() == DType::f32) {
-    cpu::relu_backward(grad_output.data<float>(), output.data<float>(), grad_input.data<float>(),
-                       grad_output.numel());
-  } else {
-    cpu::relu_backward(grad_output.data<double>(), output.data<double>(), grad_input.data<double>(),
-                       grad_output.numel());
-  }
+  auto run_cpu = [&]<typename T>(T) {
+    for_element_ranges(grad_output.numel(), [&](std::int64_t first, std::int64_t count) {
+      cpu::relu_backward(grad_output.data<T>() + first, output.data<T>() + first, grad_input.data<T>() + first, count);
+    });
+  };
+  if (grad_output.dtype() == DType::f32)
+    run_cpu(float{});
+  else
+    run_cpu(double{});
 }
 
 }  // namespace minidl::ops

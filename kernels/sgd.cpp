@@ -5,11 +5,13 @@
 
 #include "kernels/cpu/sgd.h"
 #include "kernels/dispatch.h"
+#if defined(MINIDL_WITH_CUDA)
+#include "kernels/cuda/sgd.h"
+#endif
 
 namespace minidl::ops {
 
-void sgd_update(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, const SgdParams& params,
-                bool first_step) {
+void check_sgd_params(const SgdParams& params) {
   const char* op = "sgd";
   // torch.optim.SGD's checks. Each is written so that NaN fails it.
   if (!(std::isfinite(params.lr) && params.lr >= 0.0)) fail("{}: lr must be finite and >= 0, got {}", op, params.lr);
@@ -18,6 +20,12 @@ void sgd_update(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, cons
   if (params.nesterov && !(params.momentum > 0.0 && params.dampening == 0.0))
     fail("{}: nesterov requires momentum > 0 and dampening == 0, got momentum {} and dampening {}", op,
          params.momentum, params.dampening);
+}
+
+void sgd_update(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, const SgdParams& params,
+                bool first_step) {
+  const char* op = "sgd";
+  check_sgd_params(params);
 
   Device device = common_float_device(op, {{"param", &param}, {"grad", &grad},
                                            {"momentum_buffer", &momentum_buffer}});
@@ -25,7 +33,20 @@ void sgd_update(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, cons
   const bool uses_momentum = params.momentum != 0.0;
   if (uses_momentum) check_shape(momentum_buffer, param.shape(), op, "momentum_buffer");
 
-  if (device.is_cuda()) no_cuda_implementation(op);
+  if (device.is_cuda()) {
+#if defined(MINIDL_WITH_CUDA)
+    check_dtype(param, DType::f32, "sgd on cuda", "param");
+    cuda::SgdTensor tensor{param.data<float>(), grad.data<float>(),
+                           uses_momentum ? momentum_buffer.data<float>() : nullptr, param.numel()};
+    cuda::SgdHyperparameters hyperparameters{static_cast<float>(params.lr), static_cast<float>(params.momentum),
+                                             static_cast<float>(params.dampening),
+                                             static_cast<float>(params.weight_decay), params.nesterov};
+    cuda::sgd_update(tensor, hyperparameters, first_step);
+    return;
+#else
+    no_cuda_implementation(op);
+#endif
+  }
   // The CPU reference, run in the tensors' dtype T.
   auto run_cpu = [&]<typename T>(T) {
     cpu::sgd_update(param.data<T>(), grad.data<T>(), uses_momentum ? momentum_buffer.data<T>() : nullptr,

@@ -20,6 +20,11 @@ struct SgdParams {
   bool nesterov = false;
 };
 
+// Throws Error for settings torch.optim.SGD rejects (the checks sgd_update makes):
+// lr negative or not finite, momentum or weight_decay negative, nesterov without
+// momentum > 0 and dampening == 0.
+void check_sgd_params(const SgdParams& params);
+
 // momentum_buffer (param's shape) is used only when momentum != 0.
 void sgd_update(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, const SgdParams& params,
                 bool first_step);

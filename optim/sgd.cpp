@@ -3,6 +3,9 @@
 #include <cmath>
 
 #include "kernels/sgd.h"
+#if defined(MINIDL_WITH_CUDA)
+#include "kernels/cuda/sgd.h"
+#endif
 
 namespace minidl::optim {
 
@@ -34,10 +37,63 @@ SGD::SGD(std::vector<nn::Parameter*> parameters, SgdOptions options)
   momentum_buffers_.resize(parameters_.size());
 }
 
-// One sgd_update per parameter. The fused path of DESIGN.md (all parameters in
-// one CUDA launch) would replace this loop for CUDA parameters, with the same
-// per-parameter rule and the same first-step test.
+#if defined(MINIDL_WITH_CUDA)
+struct SGD::CudaTable {
+  explicit CudaTable(const std::vector<cuda::SgdTensor>& tensors) : tensors(tensors), table(tensors) {}
+  std::vector<cuda::SgdTensor> tensors;  // what table holds, in host memory
+  cuda::SgdParameterTable table;
+};
+#endif
+
+bool SGD::step_fused_on_cuda() {
+#if defined(MINIDL_WITH_CUDA)
+  const bool uses_momentum = options_.momentum != 0.0;
+  std::size_t with_buffer = 0;
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    const nn::Parameter& parameter = *parameters_[i];
+    if (!parameter.value.device().is_cuda() || parameter.value.dtype() != DType::f32 || !parameter.grad.defined())
+      return false;
+    if (momentum_buffers_[i].defined()) ++with_buffer;
+  }
+  // One first_step flag serves every parameter.
+  if (uses_momentum && with_buffer != 0 && with_buffer != parameters_.size()) return false;
+  const bool first_step = uses_momentum && with_buffer == 0;
+
+  // The checks ops::sgd_update makes.
+  ops::SgdParams params{options_.lr, options_.momentum, options_.dampening, options_.weight_decay,
+                        options_.nesterov};
+  ops::check_sgd_params(params);
+  std::vector<Tensor> buffers = momentum_buffers_;
+  std::vector<cuda::SgdTensor> tensors;
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    const nn::Parameter& parameter = *parameters_[i];
+    const Device device = parameter.value.device();
+    check_device(parameter.grad, device, "sgd", "grad");
+    check_dtype(parameter.grad, DType::f32, "sgd", "grad");
+    check_shape(parameter.grad, parameter.value.shape(), "sgd", "grad");
+    if (first_step) buffers[i] = Tensor::empty(parameter.value.shape(), DType::f32, device);
+    tensors.push_back({parameter.value.data<float>(), parameter.grad.data<float>(),
+                       buffers[i].defined() ? buffers[i].data<float>() : nullptr, parameter.value.numel()});
+  }
+  if (cuda_table_ == nullptr || cuda_table_->tensors != tensors) cuda_table_ = std::make_shared<CudaTable>(tensors);
+  cuda::SgdHyperparameters hyperparameters{static_cast<float>(params.lr), static_cast<float>(params.momentum),
+                                           static_cast<float>(params.dampening),
+                                           static_cast<float>(params.weight_decay), params.nesterov};
+  cuda::sgd_update(cuda_table_->table, hyperparameters, first_step);
+  momentum_buffers_ = std::move(buffers);  // new buffers are kept only once the update has filled them
+  return true;
+#else
+  return false;
+#endif
+}
+
+// One launch for all parameters where step_fused_on_cuda can, else one
+// sgd_update per parameter, with the same per-parameter rule and first-step test.
 void SGD::step() {
+  if (step_fused_on_cuda()) {
+    ++step_count_;
+    return;
+  }
   ops::SgdParams params{options_.lr, options_.momentum, options_.dampening, options_.weight_decay,
                         options_.nesterov};
   for (std::size_t i = 0; i < parameters_.size(); ++i) {

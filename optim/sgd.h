@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -91,11 +92,19 @@ class SGD {
   void load_state(const SgdState& state);
 
  private:
+  // The fused CUDA step: every parameter in one launch (kernels/cuda/sgd.h). Returns
+  // false, changing nothing, unless every parameter is an f32 CUDA tensor with a
+  // grad and, with momentum, either all or none of them have a buffer yet.
+  bool step_fused_on_cuda();
+
   std::vector<nn::Parameter*> parameters_;
   SgdOptions options_;
   std::optional<double> initial_lr_;
   std::vector<Tensor> momentum_buffers_;
   std::int64_t step_count_ = 0;
+  // The device table of the fused CUDA step, built again when a pointer in it changes.
+  struct CudaTable;
+  std::shared_ptr<CudaTable> cuda_table_;
 };
 
 }  // namespace minidl::optim

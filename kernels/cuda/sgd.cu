@@ -1,9 +1,10 @@
-// The SGD update of all parameters in one launch.
+// The SGD update of all parameters in one launch, or of one parameter.
 //
 // Block (x, y) works on parameter y of the table: its thread t handles elements
 // x * blockDim.x + t, then every gridDim.x * blockDim.x further (a grid-stride loop),
 // so gridDim.y is the number of parameters and gridDim.x is sized for the largest.
-// Each element is independent: no shared memory, no barriers. Per element:
+// The one-parameter launch is the same with gridDim.y = 1 and the parameter passed
+// by value. Each element is independent: no shared memory, no barriers. Per element:
 //   d = grad + weight_decay * param
 //   if momentum != 0:
 //     buf = d                                        on the first step
@@ -25,8 +26,8 @@ constexpr unsigned kThreads = 256;
 constexpr unsigned kMinElementsPerThread = 4;
 constexpr unsigned kMaxBlocksPerParameter = 1024;
 
-__global__ void sgd_update_kernel(const SgdTensor* tensors, SgdHyperparameters h, bool first_step) {
-  SgdTensor tensor = tensors[blockIdx.y];
+// The grid-stride loop of the calling thread over the elements of one parameter.
+__device__ void sgd_update_elements(const SgdTensor& tensor, const SgdHyperparameters& h, bool first_step) {
   std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   for (std::int64_t i = global_thread_index(); i < tensor.numel; i += stride) {
     float d = tensor.grad[i] + h.weight_decay * tensor.param[i];
@@ -37,6 +38,19 @@ __global__ void sgd_update_kernel(const SgdTensor* tensors, SgdHyperparameters h
     }
     tensor.param[i] -= h.lr * d;
   }
+}
+
+__global__ void sgd_update_table_kernel(const SgdTensor* tensors, SgdHyperparameters h, bool first_step) {
+  sgd_update_elements(tensors[blockIdx.y], h, first_step);
+}
+
+__global__ void sgd_update_one_kernel(SgdTensor tensor, SgdHyperparameters h, bool first_step) {
+  sgd_update_elements(tensor, h, first_step);
+}
+
+// Enough blocks of kThreads threads for numel elements, at least kMinElementsPerThread each.
+unsigned blocks_per_parameter(std::int64_t numel) {
+  return std::min(blocks_for(numel, kThreads * kMinElementsPerThread), kMaxBlocksPerParameter);
 }
 
 }  // namespace
@@ -54,9 +68,15 @@ SgdParameterTable::~SgdParameterTable() { device_free(device_table_, size_ * siz
 void sgd_update(const SgdParameterTable& table, const SgdHyperparameters& hyperparameters, bool first_step,
                 cudaStream_t stream) {
   if (table.size() == 0 || table.max_numel() == 0) return;
-  dim3 grid(std::min(blocks_for(table.max_numel(), kThreads * kMinElementsPerThread), kMaxBlocksPerParameter),
-            table.size());
-  launch(sgd_update_kernel, {grid, kThreads, 0, stream}, table.device_table(), hyperparameters, first_step);
+  dim3 grid(blocks_per_parameter(table.max_numel()), table.size());
+  launch(sgd_update_table_kernel, {grid, kThreads, 0, stream}, table.device_table(), hyperparameters, first_step);
+}
+
+void sgd_update(const SgdTensor& tensor, const SgdHyperparameters& hyperparameters, bool first_step,
+                cudaStream_t stream) {
+  if (tensor.numel == 0) return;
+  launch(sgd_update_one_kernel, {blocks_per_parameter(tensor.numel), kThreads, 0, stream}, tensor, hyperparameters,
+         first_step);
 }
 
 }  // namespace minidl::cuda

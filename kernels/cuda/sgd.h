@@ -17,6 +17,8 @@ struct SgdTensor {
   const float* grad;
   float* momentum_buffer;
   std::int64_t numel;
+
+  bool operator==(const SgdTensor&) const = default;
 };
 
 // The fields of ops::SgdParams (kernels/sgd.h), in float.
@@ -50,6 +52,11 @@ class SgdParameterTable {
 
 // One step of every parameter in table, in one launch queued on stream.
 void sgd_update(const SgdParameterTable& table, const SgdHyperparameters& hyperparameters, bool first_step,
+                cudaStream_t stream = nullptr);
+
+// One step of one parameter, in one launch queued on stream (the tensor travels in
+// the launch's arguments: no table in device memory).
+void sgd_update(const SgdTensor& tensor, const SgdHyperparameters& hyperparameters, bool first_step,
                 cudaStream_t stream = nullptr);
 
 }  // namespace minidl::cuda

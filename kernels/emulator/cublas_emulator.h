@@ -64,6 +64,14 @@ cublasStatus_t cublasSgemm(cublasHandle_t handle, cublasOperation_t transa, cubl
                            int k, const float* alpha, const float* A, int lda, const float* B, int ldb,
                            const float* beta, float* C, int ldc);
 
+// batchCount products C_i = alpha * op(A_i) * op(B_i) + beta * C_i, where X_i starts
+// at X + i * strideX (a stride of 0 uses one matrix for every product).
+cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb,
+                                         int m, int n, int k, const float* alpha, const float* A, int lda,
+                                         long long int strideA, const float* B, int ldb, long long int strideB,
+                                         const float* beta, float* C, int ldc, long long int strideC,
+                                         int batchCount);
+
 // Atype, Btype and Ctype must be CUDA_R_32F, computeType CUBLAS_COMPUTE_32F or
 // CUBLAS_COMPUTE_32F_FAST_TF32 (computed in full fp32); others are CUBLAS_STATUS_NOT_SUPPORTED.
 cublasStatus_t cublasGemmEx(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, int m, int n,

@@ -1,0 +1,62 @@
+// Bias kernels.
+//
+// add_bias: one thread per element; thread i adds bias[(i / inner) % C] to data[i].
+// accumulate_bias_grad: one block per channel c (blockIdx.x = c), of T threads: a power
+//   of two from 32 to 256, no more than the channel's N*inner elements need. Thread t
+//   adds the channel's elements t, t + T, ... (element j is
+//   grad_output[(j / inner) * C*inner + c*inner + j % inner]),
+//   writes its partial sum to shared partial[t], and the block adds the partials as a
+//   tree: at each step the first half adds the second half's values, with a
+//   __syncthreads() between steps, so thread 0 ends with the channel's total and adds
+//   it to grad_bias[c]. The order of the additions is fixed: deterministic.
+#include "kernels/cuda/bias.h"
+#include "kernels/cuda/kernel_support.h"
+
+namespace minidl::cuda {
+
+namespace {
+
+constexpr unsigned kThreads = 256;  // also the most threads of a bias-gradient block
+
+__global__ void add_bias_kernel(float* data, const float* bias, std::int64_t C, std::int64_t inner,
+                                std::int64_t count) {
+  std::int64_t i = global_thread_index();
+  if (i >= count) return;
+  data[i] += bias[i / inner % C];
+}
+
+__global__ void accumulate_bias_grad_kernel(const float* grad_output, float* grad_bias, std::int64_t N,
+                                            std::int64_t C, std::int64_t inner) {
+  __shared__ float partial[kThreads];
+  const std::int64_t c = blockIdx.x;
+  float sum = 0.0f;
+  for (std::int64_t j = threadIdx.x; j < N * inner; j += blockDim.x)
+    sum += grad_output[(j / inner * C + c) * inner + j % inner];
+  partial[threadIdx.x] = sum;
+  __syncthreads();  // every partial is written before any is read
+  for (unsigned half = blockDim.x / 2; half > 0; half /= 2) {
+    if (threadIdx.x < half) partial[threadIdx.x] += partial[threadIdx.x + half];
+    __syncthreads();  // this step's sums are complete before the next step reads them
+  }
+  if (threadIdx.x == 0) grad_bias[c] += partial[0];
+}
+
+}  // namespace
+
+void add_bias(float* data, const float* bias, std::int64_t N, std::int64_t C, std::int64_t inner,
+              cudaStream_t stream) {
+  std::int64_t count = N * C * inner;
+  if (count == 0) return;
+  launch(add_bias_kernel, {blocks_for(count, kThreads), kThreads, 0, stream}, data, bias, C, inner, count);
+}
+
+void accumulate_bias_grad(const float* grad_output, float* grad_bias, std::int64_t N, std::int64_t C,
+                          std::int64_t inner, cudaStream_t stream) {
+  if (C == 0) return;
+  unsigned threads = 32;  // a power of two, for the tree
+  while (threads < kThreads && threads < N * inner) threads *= 2;
+  launch(accumulate_bias_grad_kernel, {static_cast<unsigned>(C), threads, 0, stream}, grad_output, grad_bias, N, C,
+         inner);
+}
+
+}  // namespace minidl::cuda

@@ -1,0 +1,25 @@
+// max_pool2d on the GPU: the CUDA kernels behind ops::max_pool2d_forward/backward
+// (kernels/max_pool2d.h), on float arrays in device memory, with the CPU reference's
+// rules (kernels/cpu/max_pool2d.h): the first maximum in row-major window order wins
+// a tie, a NaN wins over any number, indices are h * W + w within the (H, W) plane.
+// Each call queues one kernel on stream.
+#pragma once
+
+#include <cstdint>
+
+#include "core/cuda_api.h"
+#include "kernels/cpu/max_pool2d.h"
+
+namespace minidl::cuda {
+
+// input (N, C, H, W) -> output (N, C, OH, OW) and indices (N, C, OH, OW), overwritten.
+void max_pool2d_forward(const float* input, float* output, std::int32_t* indices, const cpu::MaxPool2dShape& shape,
+                        cudaStream_t stream = nullptr);
+
+// grad_output and indices (N, C, OH, OW) -> grad_input (N, C, H, W), overwritten.
+// An index outside the (H, W) plane routes its gradient nowhere (the CPU reference
+// throws; checking here would need a host synchronisation).
+void max_pool2d_backward(const float* grad_output, const std::int32_t* indices, float* grad_input,
+                         const cpu::MaxPool2dShape& shape, cudaStream_t stream = nullptr);
+
+}  // namespace minidl::cuda

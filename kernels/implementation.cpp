@@ -1,0 +1,154 @@
+#include "kernels/implementation.h"
+
+#include <array>
+#include <atomic>
+
+#include "core/error.h"
+
+namespace minidl::ops {
+
+namespace {
+
+constexpr std::array kOps = {Op::conv2d, Op::max_pool2d, Op::relu, Op::batch_norm2d, Op::linear, Op::cross_entropy,
+                             Op::sgd};
+constexpr std::array kImplementations = {Implementation::reference, Implementation::gemm, Implementation::kernels,
+                                         Implementation::cublas, Implementation::cudnn};
+
+// What each op can run, per device kind, default first.
+constexpr Implementation kCpuGemm[] = {Implementation::gemm, Implementation::reference};
+constexpr Implementation kCpuReference[] = {Implementation::reference};
+#if defined(MINIDL_WITH_CUDNN)
+constexpr Implementation kCudaConv2d[] = {Implementation::kernels, Implementation::cublas, Implementation::cudnn};
+constexpr Implementation kCudaBatchNorm[] = {Implementation::kernels, Implementation::cudnn};
+#else
+constexpr Implementation kCudaConv2d[] = {Implementation::kernels, Implementation::cublas};
+constexpr Implementation kCudaBatchNorm[] = {Implementation::kernels};
+#endif
+constexpr Implementation kCudaLinear[] = {Implementation::kernels, Implementation::cublas};
+constexpr Implementation kCudaKernels[] = {Implementation::kernels};
+
+std::span<const Implementation> cpu_choices(Op op) {
+  if (op == Op::conv2d || op == Op::linear) return kCpuGemm;
+  return kCpuReference;
+}
+
+std::span<const Implementation> cuda_choices(Op op) {
+#if defined(MINIDL_WITH_CUDA)
+  if (op == Op::conv2d) return kCudaConv2d;
+  if (op == Op::batch_norm2d) return kCudaBatchNorm;
+  if (op == Op::linear) return kCudaLinear;
+  return kCudaKernels;
+#else
+  (void)op;
+  return {};
+#endif
+}
+
+// The current choice, [op][device]: 0 for the default, else 1 + the Implementation's value.
+// Zero-initialized before any code runs; set from any thread.
+std::array<std::array<std::atomic<int>, 2>, kOps.size()> g_choice;
+
+int device_slot(DeviceType device) { return device == DeviceType::CPU ? 0 : 1; }
+
+Implementation default_implementation(Op op, DeviceType device) {
+  std::span<const Implementation> choices = available_implementations(op, device);
+  return choices.empty() ? Implementation::kernels : choices.front();
+}
+
+}  // namespace
+
+std::span<const Op> all_ops() { return kOps; }
+
+const char* op_name(Op op) {
+  switch (op) {
+    case Op::conv2d: return "conv2d";
+    case Op::max_pool2d: return "max_pool2d";
+    case Op::relu: return "relu";
+    case Op::batch_norm2d: return "batch_norm2d";
+    case Op::linear: return "linear";
+    case Op::cross_entropy: return "cross_entropy";
+    case Op::sgd: return "sgd";
+  }
+  return "?";
+}
+
+const char* implementation_name(Implementation implementation) {
+  switch (implementation) {
+    case Implementation::reference: return "reference";
+    case Implementation::gemm: return "gemm";
+    case Implementation::kernels: return "kernels";
+    case Implementation::cublas: return "cublas";
+    case Implementation::cudnn: return "cudnn";
+  }
+  return "?";
+}
+
+Op parse_op(std::string_view name) {
+  std::string names;
+  for (Op op : kOps) {
+    if (name == op_name(op)) return op;
+    names += names.empty() ? "" : ", ";
+    names += op_name(op);
+  }
+  fail("unknown op '{}' (choose from {})", name, names);
+}
+
+Implementation parse_implementation(std::string_view name) {
+  std::string names;
+  for (Implementation implementation : kImplementations) {
+    if (name == implementation_name(implementation)) return implementation;
+    names += names.empty() ? "" : ", ";
+    names += implementation_name(implementation);
+  }
+  fail("unknown implementation '{}' (choose from {})", name, names);
+}
+
+std::span<const Implementation> available_implementations(Op op, DeviceType device) {
+  return device == DeviceType::CPU ? cpu_choices(op) : cuda_choices(op);
+}
+
+Implementation implementation(Op op, DeviceType device) {
+  int choice = g_choice[static_cast<int>(op)][device_slot(device)].load(std::memory_order_relaxed);
+  return choice == 0 ? default_implementation(op, device) : kImplementations[choice - 1];
+}
+
+void set_implementation(Op op, DeviceType device, Implementation implementation) {
+  std::string choices;
+  for (Implementation available : available_implementations(op, device)) {
+    if (available == implementation) {
+      g_choice[static_cast<int>(op)][device_slot(device)].store(1 + static_cast<int>(implementation));
+      return;
+    }
+    choices += choices.empty() ? "" : ", ";
+    choices += implementation_name(available);
+  }
+  const char* device_name = device == DeviceType::CPU ? "cpu" : "cuda";
+  if (choices.empty()) fail("{} on {}: this build has no implementation (built without CUDA)", op_name(op), device_name);
+  fail("{} on {}: this build has no '{}' implementation (choose from {})", op_name(op), device_name,
+       implementation_name(implementation), choices);
+}
+
+void reset_implementations() {
+  for (auto& per_device : g_choice)
+    for (std::atomic<int>& choice : per_device) choice.store(0);
+}
+
+std::string implementations_summary(DeviceType device) {
+  std::string summary;
+  for (Op op : kOps) {
+    summary += summary.empty() ? "" : " ";
+    summary += op_name(op);
+    summary += "=";
+    summary += implementation_name(implementation(op, device));
+  }
+  return summary;
+}
+
+ImplementationGuard::ImplementationGuard(Op op, DeviceType device, Implementation chosen)
+    : op_(op), device_(device), previous_(implementation(op, device)) {
+  set_implementation(op, device, chosen);
+}
+
+ImplementationGuard::~ImplementationGuard() { set_implementation(op_, device_, previous_); }
+
+}  // namespace minidl::ops

@@ -1,0 +1,299 @@
+// Specification of the CPU fast path: the thread pool, the blocked GEMM, conv2d
+// and linear through im2col + GEMM against the plain-loop reference, bitwise
+// independence of the thread count, and the run-time choice of implementation.
+#include <atomic>
+#include <stdexcept>
+#include <vector>
+
+#include "core/parallel.h"
+#include "gradcheck.h"
+#include "kernels/conv2d.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/implementation.h"
+#include "kernels/linear.h"
+#include "layers/cross_entropy_loss.h"
+#include "layers/networks.h"
+#include "optim/sgd.h"
+#include "test_support.h"
+
+using namespace minidl;
+using namespace minidl::testing;
+
+namespace {
+
+// Restores the thread count a test changed.
+struct ThreadCountGuard {
+  int saved = num_threads();
+  ~ThreadCountGuard() { set_num_threads(saved); }
+};
+
+std::vector<float> random_floats(std::int64_t count, std::uint64_t seed) {
+  Generator generator(seed);
+  return random_tensor({count}, generator, DType::f32).to_vector<float>();
+}
+
+// C = A·B (+ C) in double: the oracle for gemm. A and B are read through their views.
+std::vector<float> naive_gemm(std::int64_t M, std::int64_t N, std::int64_t K, cpu::MatrixView a, cpu::MatrixView b,
+                              std::vector<float> c, bool accumulate) {
+  for (std::int64_t i = 0; i < M; ++i)
+    for (std::int64_t j = 0; j < N; ++j) {
+      double sum = accumulate ? c[i * N + j] : 0.0;
+      for (std::int64_t k = 0; k < K; ++k)
+        sum += static_cast<double>(a.data[i * a.row_stride + k * a.column_stride]) *
+               b.data[k * b.row_stride + j * b.column_stride];
+      c[i * N + j] = static_cast<float>(sum);
+    }
+  return c;
+}
+
+void require_close_floats(const std::vector<float>& actual, const std::vector<float>& expected, double tolerance) {
+  REQUIRE(actual.size() == expected.size());
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    INFO("element " << i);
+    REQUIRE(std::abs(actual[i] - expected[i]) <= tolerance * (1.0 + std::abs(expected[i])));
+  }
+}
+
+struct ConvCase {
+  Shape input;
+  Shape weight;
+  ops::Conv2dParams params;
+};
+
+// The study's three shapes at a small batch, and shapes that hit every edge of
+// the blocking: odd sizes, stride 2, no padding, kernels taller than the image.
+const ConvCase kConvCases[] = {
+    {{2, 3, 32, 32}, {32, 3, 3, 3}, {.stride = 1, .padding = 1}},
+    {{3, 32, 16, 16}, {32, 32, 3, 3}, {.stride = 1, .padding = 1}},
+    {{2, 32, 8, 8}, {32, 32, 3, 3}, {.stride = 1, .padding = 1}},
+    {{3, 2, 6, 5}, {7, 2, 3, 2}, {.stride = 2, .padding = 1}},
+    {{1, 2, 7, 4}, {2, 2, 2, 3}, {.stride = 2, .padding = 0}},
+    {{2, 3, 2, 3}, {5, 3, 3, 3}, {.stride = 1, .padding = 1}},
+};
+
+struct ConvResult {
+  Tensor output, grad_input, grad_weight, grad_bias;
+};
+
+// Forward and backward of one case, with the implementation chosen now.
+ConvResult run_conv(const ConvCase& c, std::uint64_t seed) {
+  Generator generator(seed);
+  Tensor input = random_tensor(c.input, generator, DType::f32);
+  Tensor weight = random_tensor(c.weight, generator, DType::f32);
+  Tensor bias = random_tensor({c.weight[0]}, generator, DType::f32);
+  ConvResult r;
+  r.output = Tensor::empty(ops::conv2d_output_shape(c.input, c.weight, c.params));
+  ops::conv2d_forward(input, weight, bias, r.output, c.params);
+  Tensor grad_output = random_tensor(r.output.shape(), generator, DType::f32);
+  r.grad_input = Tensor::empty(c.input);
+  // Parameter gradients accumulate: start them from a non-zero value.
+  r.grad_weight = Tensor::full(c.weight, 0.25);
+  r.grad_bias = Tensor::full({c.weight[0]}, -0.5);
+  ops::conv2d_backward(grad_output, input, weight, r.grad_input, r.grad_weight, r.grad_bias, c.params);
+  return r;
+}
+
+bool same_bits(const Tensor& a, const Tensor& b) { return a.to_vector<float>() == b.to_vector<float>(); }
+
+}  // namespace
+
+TEST_CASE("parallel_for covers every index exactly once in contiguous ranges") {
+  ThreadCountGuard guard;
+  for (int threads : {1, 2, 3, 5}) {
+    set_num_threads(threads);
+    REQUIRE(num_threads() == threads);
+    for (std::int64_t count : {1, 2, 7, 100}) {
+      std::vector<std::atomic<int>> hits(count);
+      std::atomic<int> ranges = 0;
+      parallel_for(count, [&](std::int64_t begin, std::int64_t end) {
+        REQUIRE(begin < end);
+        ++ranges;
+        for (std::int64_t i = begin; i < end; ++i) ++hits[i];
+      });
+      for (auto& hit : hits) REQUIRE(hit == 1);
+      REQUIRE(ranges <= threads);
+    }
+  }
+}
+
+TEST_CASE("parallel_for rethrows the exception of a range after all ranges finish") {
+  ThreadCountGuard guard;
+  set_num_threads(3);
+  std::atomic<int> finished = 0;
+  REQUIRE_THROWS_AS(parallel_for(3,
+                                 [&](std::int64_t begin, std::int64_t) {
+                                   if (begin == 2) throw std::runtime_error("range 2 failed");
+                                   ++finished;
+                                 }),
+                    std::runtime_error);
+  REQUIRE(finished == 2);
+  // The pool still works afterwards, and nested calls run in the calling thread.
+  std::atomic<int> inner_calls = 0;
+  parallel_for(2, [&](std::int64_t, std::int64_t) { parallel_for(4, [&](std::int64_t, std::int64_t) { ++inner_calls; }); });
+  REQUIRE(inner_calls == 2);
+}
+
+TEST_CASE("the thread count must be at least one") {
+  ThreadCountGuard guard;
+  REQUIRE_THROWS_MINIDL(set_num_threads(0), "the thread count must be at least 1, got 0");
+}
+
+TEST_CASE("gemm equals the product in double for every blocking edge") {
+  // Sizes below, at and above the register tile (6 x 16) and the cache blocks
+  // (72 rows, 256 columns, 256 deep), and an empty depth.
+  const std::int64_t shapes[][3] = {{1, 1, 1},   {6, 16, 8},  {7, 17, 3},  {32, 1024, 27}, {80, 300, 300},
+                                    {5, 3, 600}, {13, 40, 0}, {100, 64, 512}};
+  for (const auto& [M, N, K] : shapes) {
+    for (bool accumulate : {false, true}) {
+      for (bool transpose_a : {false, true}) {
+        INFO("M " << M << " N " << N << " K " << K << " accumulate " << accumulate << " transpose_a " << transpose_a);
+        std::vector<float> a = random_floats(M * K + 1, 1), b = random_floats(K * N + 1, 2);
+        std::vector<float> c = random_floats(M * N, 3);
+        cpu::MatrixView a_view = transpose_a ? cpu::transposed(a.data(), M) : cpu::row_major(a.data(), K);
+        // B as the transpose of an N x K row-major matrix when A is not transposed.
+        cpu::MatrixView b_view = transpose_a ? cpu::row_major(b.data(), N) : cpu::transposed(b.data(), K);
+        std::vector<float> expected = naive_gemm(M, N, K, a_view, b_view, c, accumulate);
+        cpu::gemm(M, N, K, a_view, b_view, c.data(), N, accumulate);
+        require_close_floats(c, expected, 1e-5);
+      }
+    }
+  }
+}
+
+TEST_CASE("gemm writes only its block of a larger matrix") {
+  // C is the top-left 7 x 20 corner of a 9 x 33 matrix: the rest stays as it was.
+  const std::int64_t M = 7, N = 20, K = 5, ldc = 33;
+  std::vector<float> a = random_floats(M * K, 4), b = random_floats(K * N, 5);
+  std::vector<float> c(9 * ldc, 42.0f);
+  cpu::gemm(M, N, K, cpu::row_major(a.data(), K), cpu::row_major(b.data(), N), c.data(), ldc, false);
+  for (std::int64_t i = 0; i < 9; ++i)
+    for (std::int64_t j = 0; j < ldc; ++j)
+      if (i >= M || j >= N) REQUIRE(c[i * ldc + j] == 42.0f);
+}
+
+TEST_CASE("parallel_gemm gives the same bits as gemm with any thread count") {
+  ThreadCountGuard guard;
+  const std::int64_t M = 37, N = 131, K = 290;
+  std::vector<float> a = random_floats(M * K, 6), b = random_floats(K * N, 7);
+  std::vector<float> expected = random_floats(M * N, 8);
+  std::vector<float> start = expected;
+  cpu::gemm(M, N, K, cpu::row_major(a.data(), K), cpu::row_major(b.data(), N), expected.data(), N, true);
+  for (int threads : {1, 2, 3, 4}) {
+    set_num_threads(threads);
+    std::vector<float> c = start;
+    cpu::parallel_gemm(M, N, K, cpu::row_major(a.data(), K), cpu::row_major(b.data(), N), c.data(), N, true);
+    REQUIRE(c == expected);
+  }
+}
+
+TEST_CASE("conv2d through im2col and gemm matches the reference forward and backward") {
+  for (const ConvCase& c : kConvCases) {
+    INFO("input " << c.input.str() << " weight " << c.weight.str() << " stride " << c.params.stride);
+    ConvResult fast = run_conv(c, 11);
+    ops::ImplementationGuard reference(ops::Op::conv2d, DeviceType::CPU, ops::Implementation::reference);
+    ConvResult expected = run_conv(c, 11);
+    require_close(fast.output, expected.output, 1e-5, 1e-5, "output");
+    require_close(fast.grad_input, expected.grad_input, 1e-5, 1e-5, "grad_input");
+    require_close(fast.grad_weight, expected.grad_weight, 1e-5, 1e-4, "grad_weight");
+    require_close(fast.grad_bias, expected.grad_bias, 1e-5, 1e-4, "grad_bias");
+  }
+}
+
+TEST_CASE("conv2d through gemm gives the same bits with one two or three threads") {
+  ThreadCountGuard guard;
+  set_num_threads(1);
+  ConvResult one = run_conv(kConvCases[1], 12);
+  for (int threads : {2, 3}) {
+    set_num_threads(threads);
+    ConvResult many = run_conv(kConvCases[1], 12);
+    REQUIRE(same_bits(many.output, one.output));
+    REQUIRE(same_bits(many.grad_input, one.grad_input));
+    REQUIRE(same_bits(many.grad_weight, one.grad_weight));
+    REQUIRE(same_bits(many.grad_bias, one.grad_bias));
+  }
+}
+
+TEST_CASE("linear through gemm matches the reference forward and backward") {
+  ThreadCountGuard guard;
+  const std::int64_t shapes[][3] = {{10, 512, 64}, {100, 64, 10}, {3, 5, 7}};
+  for (const auto& [N, in_features, out_features] : shapes) {
+    INFO("N " << N << " in " << in_features << " out " << out_features);
+    auto run = [&] {
+      Generator generator(21);
+      Tensor input = random_tensor({N, in_features}, generator, DType::f32);
+      Tensor weight = random_tensor({out_features, in_features}, generator, DType::f32);
+      Tensor bias = random_tensor({out_features}, generator, DType::f32);
+      Tensor grad_output = random_tensor({N, out_features}, generator, DType::f32);
+      std::vector<Tensor> r = {Tensor::empty({N, out_features}), Tensor::empty({N, in_features}),
+                               Tensor::full({out_features, in_features}, 0.25), Tensor::full({out_features}, -0.5)};
+      ops::linear_forward(input, weight, bias, r[0]);
+      ops::linear_backward(grad_output, input, weight, r[1], r[2], r[3]);
+      return r;
+    };
+    set_num_threads(2);
+    std::vector<Tensor> fast = run();
+    set_num_threads(1);
+    std::vector<Tensor> one_thread = run();
+    ops::ImplementationGuard reference(ops::Op::linear, DeviceType::CPU, ops::Implementation::reference);
+    std::vector<Tensor> expected = run();
+    const char* names[] = {"output", "grad_input", "grad_weight", "grad_bias"};
+    for (int i = 0; i < 4; ++i) {
+      require_close(fast[i], expected[i], 1e-5, 1e-5, names[i]);
+      REQUIRE(same_bits(fast[i], one_thread[i]));
+    }
+  }
+}
+
+TEST_CASE("the implementation of an op is chosen at run time and restored by a guard") {
+  using ops::Implementation;
+  using ops::Op;
+  REQUIRE(ops::implementation(Op::conv2d, DeviceType::CPU) == Implementation::gemm);
+  REQUIRE(ops::implementation(Op::max_pool2d, DeviceType::CPU) == Implementation::reference);
+  {
+    ops::ImplementationGuard guard(Op::conv2d, DeviceType::CPU, Implementation::reference);
+    REQUIRE(ops::implementation(Op::conv2d, DeviceType::CPU) == Implementation::reference);
+    REQUIRE_THAT(ops::implementations_summary(DeviceType::CPU), Catch::Contains("conv2d=reference"));
+  }
+  REQUIRE(ops::implementation(Op::conv2d, DeviceType::CPU) == Implementation::gemm);
+  REQUIRE(ops::implementations_summary(DeviceType::CPU) ==
+          "conv2d=gemm max_pool2d=reference relu=reference batch_norm2d=reference linear=gemm "
+          "cross_entropy=reference sgd=reference");
+}
+
+TEST_CASE("asking for an implementation this build lacks names the choices") {
+  REQUIRE_THROWS_MINIDL(ops::set_implementation(ops::Op::conv2d, DeviceType::CPU, ops::Implementation::cudnn),
+                        "conv2d on cpu: this build has no 'cudnn' implementation (choose from gemm, reference)");
+  REQUIRE_THROWS_MINIDL(ops::set_implementation(ops::Op::relu, DeviceType::CPU, ops::Implementation::gemm),
+                        "relu on cpu: this build has no 'gemm' implementation (choose from reference)");
+  REQUIRE_THROWS_MINIDL(ops::parse_implementation("fast"),
+                        "unknown implementation 'fast' (choose from reference, gemm, kernels, cublas, cudnn)");
+  REQUIRE_THROWS_MINIDL(ops::parse_op("conv"), "unknown op 'conv'");
+  REQUIRE(ops::parse_op("batch_norm2d") == ops::Op::batch_norm2d);
+  REQUIRE(ops::parse_implementation("cublas") == ops::Implementation::cublas);
+}
+
+TEST_CASE("training steps of the study's network give the same bits with one or two threads") {
+  ThreadCountGuard guard;
+  auto train = [](int threads, bool batch_norm) {
+    set_num_threads(threads);
+    Generator generator(5);
+    auto net = nn::make_study_net(batch_norm, generator);
+    optim::SGD optimizer(net->parameters(), {.lr = 0.1});
+    nn::CrossEntropyLoss criterion;
+    Tensor images = random_tensor({6, 3, 32, 32}, generator, DType::f32);
+    Tensor labels = Tensor::from_vector<std::int32_t>({6}, {0, 3, 9, 1, 1, 7});
+    for (int step = 0; step < 3; ++step) {
+      optimizer.zero_grad();
+      criterion.forward(net->forward(images), labels);
+      net->backward(criterion.backward());
+      optimizer.step();
+    }
+    std::vector<std::vector<float>> weights;
+    for (nn::Parameter* parameter : net->parameters()) weights.push_back(parameter->value.to_vector<float>());
+    return weights;
+  };
+  for (bool batch_norm : {false, true}) {
+    INFO("batch norm " << batch_norm);
+    REQUIRE(train(1, batch_norm) == train(2, batch_norm));
+  }
+}
