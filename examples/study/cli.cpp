@@ -1,0 +1,147 @@
+#include "cli.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <string_view>
+
+#include "core/error.h"
+
+namespace minidl::study {
+
+const char* const kUsage = R"(usage: study [options]
+
+Trains the study's small CNN on CIFAR-10 with plain SGD for each run, tests it,
+and writes results.csv, results.json, report.md and PNG plots to the output dir.
+
+runs (default: all, in this order)
+  control            batch 10,  lr 0.1, normalized, shuffled
+  large_batch        batch 100, lr 0.1
+  lr_decay           batch 10,  lr 0.1 x 0.8 after each epoch
+  batch_norm         batch 10,  lr 0.1, BatchNorm2d after each conv
+  no_preprocessing   batch 100, lr 0.1, no Normalize, no shuffle
+
+options
+  --runs LIST              comma-separated run names, or all
+  --epochs N               epochs per run (default 10)
+  --batch-size N           overrides every run's batch size
+  --lr X                   overrides every run's learning rate
+  --device cpu|cuda        default: cuda when a GPU can be used, else cpu
+  --threads N              CPU threads (default: MINIDL_NUM_THREADS, else all cores)
+  --seed N                 initial weights and data order (default 1)
+  --data-dir DIR           the CIFAR-10 binary files (else $MINIDL_CIFAR10_DIR, else --download)
+  --download               fetch cifar-10-binary.tar.gz (170 MB, MD5-checked) when no data is found
+  --output-dir DIR         where results go (default study-results)
+  --implementation OP=IMPL an op's implementation on the device, e.g. conv2d=reference (repeatable)
+  --records-per-file N     records in each data file (default 10000; for small test sets)
+  --help                   this text
+)";
+
+namespace {
+
+std::int64_t parse_integer(std::string_view flag, std::string_view text, std::int64_t low, std::int64_t high) {
+  std::int64_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size())
+    fail("{}: '{}' is not a whole number", flag, text);
+  if (value < low || value > high) fail("{}: {} is out of range ({} to {})", flag, value, low, high);
+  return value;
+}
+
+double parse_positive(std::string_view flag, std::string_view text) {
+  std::string copy(text);
+  char* end = nullptr;
+  double value = std::strtod(copy.c_str(), &end);
+  if (copy.empty() || end != copy.c_str() + copy.size()) fail("{}: '{}' is not a number", flag, text);
+  if (!(std::isfinite(value) && value > 0.0)) fail("{}: must be finite and positive, got {}", flag, text);
+  return value;
+}
+
+std::vector<std::string> parse_runs(std::string_view text) {
+  std::vector<std::string> wanted;
+  while (true) {
+    std::size_t comma = text.find(',');
+    wanted.emplace_back(text.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  std::vector<std::string> runs;
+  for (const RunSpec& run : study_runs()) {
+    for (const std::string& name : wanted)
+      if (name == "all" || name == run.name) {
+        runs.push_back(run.name);
+        break;
+      }
+  }
+  for (const std::string& name : wanted)
+    if (name != "all") find_run(name);  // throws for an unknown name
+  return runs;
+}
+
+}  // namespace
+
+StudyArgs parse_study_args(int argc, const char* const* argv) {
+  StudyArgs args;
+  args.options.device = cuda_is_available() ? Device::cuda() : Device::cpu();
+  args.runs = parse_runs("all");
+  std::vector<std::string> implementation_texts;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      args.help = true;
+      continue;
+    }
+    if (arg == "--download") {
+      args.download = true;
+      continue;
+    }
+    // Every other flag takes a value: "--flag value" or "--flag=value".
+    std::string_view flag = arg, value;
+    if (std::size_t equals = arg.find('='); equals != std::string_view::npos && arg.starts_with("--")) {
+      flag = arg.substr(0, equals);
+      value = arg.substr(equals + 1);
+    } else if (arg.starts_with("--") && i + 1 < argc) {
+      value = argv[++i];
+    } else if (arg.starts_with("--")) {
+      fail("{}: missing value (see --help)", arg);
+    } else {
+      fail("unexpected argument '{}' (see --help)", arg);
+    }
+    if (flag == "--runs") {
+      args.runs = parse_runs(value);
+    } else if (flag == "--epochs") {
+      args.options.epochs = static_cast<int>(parse_integer(flag, value, 1, 100'000));
+    } else if (flag == "--batch-size") {
+      args.options.batch_size = parse_integer(flag, value, 1, 1'000'000'000);
+    } else if (flag == "--lr") {
+      args.options.lr = parse_positive(flag, value);
+    } else if (flag == "--device") {
+      args.options.device = parse_device(std::string(value));
+    } else if (flag == "--threads") {
+      args.threads = static_cast<int>(parse_integer(flag, value, 1, 1024));
+    } else if (flag == "--seed") {
+      args.options.seed = static_cast<std::uint64_t>(parse_integer(flag, value, 0, std::int64_t{1} << 32));
+    } else if (flag == "--data-dir") {
+      args.data_dir = std::string(value);
+    } else if (flag == "--output-dir") {
+      if (value.empty()) fail("--output-dir: must not be empty");
+      args.options.output_dir = std::string(value);
+    } else if (flag == "--records-per-file") {
+      args.records_per_file = parse_integer(flag, value, 1, 10'000);
+    } else if (flag == "--implementation") {
+      implementation_texts.emplace_back(value);
+    } else {
+      fail("unknown flag '{}' (see --help)", flag);
+    }
+  }
+  // After --device, whichever came first.
+  for (const std::string& text : implementation_texts) {
+    std::size_t equals = text.find('=');
+    if (equals == std::string::npos) fail("--implementation: expected OP=IMPL, got '{}'", text);
+    args.implementations.emplace_back(ops::parse_op(text.substr(0, equals)),
+                                      ops::parse_implementation(text.substr(equals + 1)));
+  }
+  return args;
+}
+
+}  // namespace minidl::study

@@ -1,0 +1,33 @@
+// The study's command line. `study --help` prints kUsage.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kernels/implementation.h"
+#include "study.h"
+
+namespace minidl::study {
+
+extern const char* const kUsage;
+
+struct StudyArgs {
+  StudyOptions options;
+  std::vector<std::string> runs;  // names, in the study's order
+  std::optional<std::string> data_dir;
+  bool download = false;
+  std::int64_t records_per_file = 10'000;
+  int threads = 0;  // 0: the default of core/parallel.h
+  std::vector<std::pair<ops::Op, ops::Implementation>> implementations;  // on options.device
+  bool help = false;
+};
+
+// Parses argv[1..]. Throws Error naming the flag and the problem: an unknown flag,
+// a missing or unparsable value, or one out of range (epochs and batch size at
+// least 1, lr finite and positive, threads 1..1024, an unknown run or device).
+// The device defaults to cuda when a GPU can be used, else cpu.
+StudyArgs parse_study_args(int argc, const char* const* argv);
+
+}  // namespace minidl::study

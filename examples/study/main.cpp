@@ -1,0 +1,135 @@
+// study: the CIFAR-10 study of network-optimization methods, reproduced with minidl.
+// See study.h for the runs and `study --help` for the flags.
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "cli.h"
+#include "core/error.h"
+#include "core/parallel.h"
+#include "data/cifar10.h"
+#include "report.h"
+#include "study.h"
+#if defined(MINIDL_WITH_CUDA)
+#include "core/cuda_runtime.h"
+#endif
+
+using namespace minidl;
+using namespace minidl::study;
+
+namespace {
+
+// "AMD EPYC" from /proc/cpuinfo, or "unknown CPU".
+std::string cpu_model() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);)
+    if (line.starts_with("model name")) return line.substr(line.find(':') + 2);
+  return "unknown CPU";
+}
+
+std::string utc_now() {
+  std::time_t now = std::time(nullptr);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+  return text;
+}
+
+std::string device_description(Device device) {
+#if defined(MINIDL_WITH_CUDA)
+  if (device.is_cuda()) return fmt::format("{} ({})", device.str(), cuda::describe());
+#endif
+  return fmt::format("{} ({} threads)", device.str(), num_threads());
+}
+
+int run(int argc, char** argv) {
+  StudyArgs args = parse_study_args(argc, argv);
+  if (args.help) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  StudyOptions& options = args.options;
+  if (options.device.is_cuda()) require_cuda("--device cuda");
+  if (args.threads > 0) set_num_threads(args.threads);
+  for (const auto& [op, implementation] : args.implementations)
+    ops::set_implementation(op, options.device.type, implementation);
+
+  const std::string data_dir = data::find_cifar10(
+      {.data_dir = args.data_dir, .allow_download = args.download, .records_per_file = args.records_per_file});
+  const data::Cifar10 train = data::load_cifar10(data_dir, data::Split::train, args.records_per_file);
+  const data::Cifar10 test = data::load_cifar10(data_dir, data::Split::test, args.records_per_file);
+  // Every run's batch must fit the data before the first one starts.
+  for (const std::string& name : args.runs) {
+    std::int64_t batch_size = options.batch_size.value_or(find_run(name).batch_size);
+    if (batch_size > train.size() || batch_size > test.size())
+      fail("run {}: batch size {} is larger than the data ({} training, {} test images)", name, batch_size,
+           train.size(), test.size());
+  }
+  std::filesystem::create_directories(options.output_dir);
+  options.progress_bar = ::isatty(STDOUT_FILENO) != 0;
+
+  StudyContext context{.machine = fmt::format("{}, {} hardware threads", cpu_model(),
+                                              std::thread::hardware_concurrency()),
+                       .device = device_description(options.device),
+                       .implementations = ops::implementations_summary(options.device.type),
+                       .data = fmt::format("{} ({} training, {} test images)", data_dir, train.size(), test.size()),
+                       .date = utc_now(),
+                       .seed = options.seed,
+                       .epochs = options.epochs};
+  fmt::print("minidl study: device {}\n  implementations: {}\n  data: {}\n  seed {}, {} epochs, runs: {}\n"
+             "  output: {}\n",
+             context.device, context.implementations, context.data, context.seed, context.epochs,
+             fmt::join(args.runs, ", "), options.output_dir);
+  std::fflush(stdout);
+
+  Output output{.line =
+                    [](const std::string& line) {
+                      std::fputs((line + "\n").c_str(), stdout);
+                      std::fflush(stdout);
+                    },
+                .progress =
+                    [](const std::string& partial) {
+                      std::fputs(partial.c_str(), stdout);
+                      std::fflush(stdout);
+                    }};
+  const std::string dir = options.output_dir;
+  std::vector<RunResult> results;
+  for (const std::string& name : args.runs) {
+    const RunSpec& spec = find_run(name);
+    fmt::print("\n== {}: {} ==\n", spec.name, spec.description);
+    results.push_back(run_study(spec, train, test, options, output));
+    fmt::print("   ({:.0f} s)\n", results.back().seconds);
+    // Results are written as they come, so an interrupted study keeps its finished runs.
+    write_results_csv(dir + "/results.csv", results);
+    write_results_json(dir + "/results.json", context, results);
+  }
+  std::string plot_problem = draw_plots(dir, results);
+  if (!plot_problem.empty()) fmt::print(stderr, "study: warning: no plots: {}\n", plot_problem);
+  write_report(dir + "/report.md", context, results, plot_problem.empty());
+
+  fmt::print("\n{:<18} {:>14} {:>14} {:>10}\n", "run", "test accuracy", "study", "wall time");
+  for (const RunResult& result : results)
+    fmt::print("{:<18} {:>12.2f} % {:>12.2f} % {:>8.0f} s\n", result.spec.name, result.test.accuracy(),
+               result.spec.study_test_accuracy, result.seconds);
+  fmt::print("\nresults: {}/results.csv, {}/results.json, {}/report.md\n", dir, dir, dir);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "study: %s\n", error.what());
+    return 1;
+  }
+}
