@@ -143,4 +143,6 @@ TEST_CASE("after warm-up a repeated step of cuda tensors calls cudaMalloc no mor
   REQUIRE(used.device_frees == 0);
   REQUIRE(used.host_synchronizations == 0);
 #endif
+  cuda::empty_cache();
+  REQUIRE(cuda::allocator_stats().reserved_bytes == cuda::allocator_stats().allocated_bytes);
 }
