@@ -1,10 +1,11 @@
 #include "kernels/max_pool2d.h"
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 
-#include "kernels/cpu/max_pool2d.h"
 #include "core/parallel.h"
+#include "kernels/cpu/max_pool2d.h"
 #include "kernels/dispatch.h"
 #if defined(MINIDL_WITH_CUDA)
 #include "kernels/cuda/max_pool2d.h"
@@ -36,6 +37,19 @@ cpu::MaxPool2dShape max_pool2d_shape(const Shape& input, MaxPool2dParams params)
   return shape;
 }
 
+// Calls body(images, in, out) on the CPU threads for ranges of images: images is
+// shape restricted to the range, in and out the offsets of its first image in the
+// input and the output.
+void for_image_ranges(const cpu::MaxPool2dShape& shape,
+                      const std::function<void(const cpu::MaxPool2dShape&, std::int64_t, std::int64_t)>& body) {
+  parallel_for(shape.batch, [&](std::int64_t first, std::int64_t last) {
+    cpu::MaxPool2dShape images = shape;
+    images.batch = last - first;
+    body(images, first * shape.channels * shape.height * shape.width,
+         first * shape.channels * shape.out_height * shape.out_width);
+  });
+}
+
 }  // namespace
 
 Shape max_pool2d_output_shape(const Shape& input, MaxPool2dParams params) {
@@ -63,11 +77,7 @@ void max_pool2d_forward(const Tensor& input, Tensor& output, Tensor& indices, Ma
   }
   // The reference, on ranges of images in parallel (images pool independently).
   auto run_cpu = [&]<typename T>(T) {
-    parallel_for(shape.batch, [&](std::int64_t first, std::int64_t last) {
-      cpu::MaxPool2dShape images = shape;
-      images.batch = last - first;
-      const std::int64_t in = first * shape.channels * shape.height * shape.width;
-      const std::int64_t out = first * shape.channels * shape.out_height * shape.out_width;
+    for_image_ranges(shape, [&](const cpu::MaxPool2dShape& images, std::int64_t in, std::int64_t out) {
       cpu::max_pool2d_forward(input.data<T>() + in, output.data<T>() + out, indices.data<std::int32_t>() + out, images);
     });
   };
@@ -100,11 +110,7 @@ void max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, Tenso
   }
   // The reference, on ranges of images in parallel (each image's gradient stays in that image).
   auto run_cpu = [&]<typename T>(T) {
-    parallel_for(shape.batch, [&](std::int64_t first, std::int64_t last) {
-      cpu::MaxPool2dShape images = shape;
-      images.batch = last - first;
-      const std::int64_t in = first * shape.channels * shape.height * shape.width;
-      const std::int64_t out = first * shape.channels * shape.out_height * shape.out_width;
+    for_image_ranges(shape, [&](const cpu::MaxPool2dShape& images, std::int64_t in, std::int64_t out) {
       cpu::max_pool2d_backward(grad_output.data<T>() + out, indices.data<std::int32_t>() + out,
                                grad_input.data<T>() + in, images);
     });

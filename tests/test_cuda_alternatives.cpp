@@ -77,44 +77,40 @@ std::string describe(const cpu::Conv2dShape& s) {
                      s.padding);
 }
 
-// The columns of kernels/cuda/im2col.h, computed with plain loops.
+// Calls tap(column, pixel) for every entry of the columns of kernels/cuda/im2col.h
+// (batch x K x P) that reads a pixel inside the image: columns[column] = input[pixel].
+template <typename Tap>
+void for_each_tap(const cpu::Conv2dShape& s, Tap tap) {
+  const std::int64_t K = s.in_channels * s.kernel_height * s.kernel_width, P = s.out_height * s.out_width;
+  for (std::int64_t n = 0; n < s.batch; ++n)
+    for (std::int64_t c = 0; c < s.in_channels; ++c)
+      for (std::int64_t kh = 0; kh < s.kernel_height; ++kh)
+        for (std::int64_t kw = 0; kw < s.kernel_width; ++kw)
+          for (std::int64_t oh = 0; oh < s.out_height; ++oh)
+            for (std::int64_t ow = 0; ow < s.out_width; ++ow) {
+              std::int64_t h = oh * s.stride - s.padding + kh, w = ow * s.stride - s.padding + kw;
+              std::int64_t k = (c * s.kernel_height + kh) * s.kernel_width + kw;
+              if (h >= 0 && h < s.height && w >= 0 && w < s.width)
+                tap((n * K + k) * P + oh * s.out_width + ow, ((n * s.in_channels + c) * s.height + h) * s.width + w);
+            }
+}
+
+// The columns, computed with plain loops.
 Tensor cpu_im2col(const Tensor& input, const cpu::Conv2dShape& s) {
   const std::int64_t K = s.in_channels * s.kernel_height * s.kernel_width, P = s.out_height * s.out_width;
   Tensor columns = Tensor::zeros({s.batch, K, P}, DType::f64);
   const float* x = input.data<float>();
   double* col = columns.data<double>();
-  for (std::int64_t n = 0; n < s.batch; ++n)
-    for (std::int64_t c = 0; c < s.in_channels; ++c)
-      for (std::int64_t kh = 0; kh < s.kernel_height; ++kh)
-        for (std::int64_t kw = 0; kw < s.kernel_width; ++kw)
-          for (std::int64_t oh = 0; oh < s.out_height; ++oh)
-            for (std::int64_t ow = 0; ow < s.out_width; ++ow) {
-              std::int64_t h = oh * s.stride - s.padding + kh, w = ow * s.stride - s.padding + kw;
-              std::int64_t k = (c * s.kernel_height + kh) * s.kernel_width + kw;
-              if (h >= 0 && h < s.height && w >= 0 && w < s.width)
-                col[(n * K + k) * P + oh * s.out_width + ow] = x[((n * s.in_channels + c) * s.height + h) * s.width + w];
-            }
+  for_each_tap(s, [&](std::int64_t column, std::int64_t pixel) { col[column] = x[pixel]; });
   return columns;
 }
 
 // col2im as the adjoint of im2col: each column element is added to the pixel it was copied from.
 Tensor cpu_col2im(const Tensor& columns, const cpu::Conv2dShape& s) {
-  const std::int64_t K = s.in_channels * s.kernel_height * s.kernel_width, P = s.out_height * s.out_width;
   Tensor image = Tensor::zeros(input_shape(s), DType::f64);
   const float* col = columns.data<float>();
   double* x = image.data<double>();
-  for (std::int64_t n = 0; n < s.batch; ++n)
-    for (std::int64_t c = 0; c < s.in_channels; ++c)
-      for (std::int64_t kh = 0; kh < s.kernel_height; ++kh)
-        for (std::int64_t kw = 0; kw < s.kernel_width; ++kw)
-          for (std::int64_t oh = 0; oh < s.out_height; ++oh)
-            for (std::int64_t ow = 0; ow < s.out_width; ++ow) {
-              std::int64_t h = oh * s.stride - s.padding + kh, w = ow * s.stride - s.padding + kw;
-              std::int64_t k = (c * s.kernel_height + kh) * s.kernel_width + kw;
-              if (h >= 0 && h < s.height && w >= 0 && w < s.width)
-                x[((n * s.in_channels + c) * s.height + h) * s.width + w] +=
-                    col[(n * K + k) * P + oh * s.out_width + ow];
-            }
+  for_each_tap(s, [&](std::int64_t column, std::int64_t pixel) { x[pixel] += col[column]; });
   return image;
 }
 
