@@ -17,15 +17,17 @@ constexpr std::array kImplementations = {Implementation::reference, Implementati
 // What each op can run, per device kind, default first.
 constexpr Implementation kCpuGemm[] = {Implementation::gemm, Implementation::reference};
 constexpr Implementation kCpuReference[] = {Implementation::reference};
-#if defined(MINIDL_WITH_CUDNN)
+#if defined(MINIDL_WITH_CUDA) && defined(MINIDL_WITH_CUDNN)
 constexpr Implementation kCudaConv2d[] = {Implementation::kernels, Implementation::cublas, Implementation::cudnn};
 constexpr Implementation kCudaBatchNorm[] = {Implementation::kernels, Implementation::cudnn};
-#else
+#elif defined(MINIDL_WITH_CUDA)
 constexpr Implementation kCudaConv2d[] = {Implementation::kernels, Implementation::cublas};
 constexpr Implementation kCudaBatchNorm[] = {Implementation::kernels};
 #endif
+#if defined(MINIDL_WITH_CUDA)
 constexpr Implementation kCudaLinear[] = {Implementation::kernels, Implementation::cublas};
 constexpr Implementation kCudaKernels[] = {Implementation::kernels};
+#endif
 
 std::span<const Implementation> cpu_choices(Op op) {
   if (op == Op::conv2d || op == Op::linear) return kCpuGemm;

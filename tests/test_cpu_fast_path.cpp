@@ -216,7 +216,8 @@ TEST_CASE("conv2d through gemm gives the same bits with one two or three threads
 TEST_CASE("linear through gemm matches the reference forward and backward") {
   ThreadCountGuard guard;
   const std::int64_t shapes[][3] = {{10, 512, 64}, {100, 64, 10}, {3, 5, 7}};
-  for (const auto& [N, in_features, out_features] : shapes) {
+  for (const auto& shape : shapes) {
+    const std::int64_t N = shape[0], in_features = shape[1], out_features = shape[2];  // lambdas capture these
     INFO("N " << N << " in " << in_features << " out " << out_features);
     auto run = [&] {
       Generator generator(21);

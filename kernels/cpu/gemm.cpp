@@ -13,9 +13,7 @@ namespace {
 // Eight floats in one AVX register (two SSE registers where AVX is missing).
 // Values of this type never cross a call (the helpers are always inlined), so
 // GCC's note that passing them would change the ABI without AVX does not apply.
-#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi"
-#endif
 using Float8 = float __attribute__((vector_size(32)));
 
 constexpr std::int64_t kMr = 6;    // rows of the register tile
