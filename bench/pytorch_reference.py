@@ -1,0 +1,177 @@
+#!/usr/bin/python3
+"""PyTorch reference for minidl's speed benchmarks: training-step throughput of the
+study's two networks, measured two ways on one device.
+
+  (a) as the study wrote it: a Dataset that turns each uint8 image into a PIL image,
+      then ToTensor + Normalize per sample; a DataLoader with shuffle; .to(device) per
+      batch; loss.item() every step.
+  (b) tuned: the whole data set normalized once on the device, batches gathered there
+      by a shuffled index, no host sync inside the measured steps.
+
+Float32 everywhere, TF32 off. Without --data-dir, synthetic uint8 images of CIFAR-10's
+shape (timing does not depend on pixel values). Prints a table and writes JSON.
+
+  /usr/bin/python3 bench/pytorch_reference.py --device cpu --threads 2 --json out.json
+"""
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+from PIL import Image
+
+MEAN = (0.4914, 0.4822, 0.4465)
+STD = (0.2023, 0.1994, 0.2010)
+
+
+class Net(nn.Module):
+    """The study's network: 3 x [conv 3x3 pad 1 -> (BatchNorm2d) -> ReLU -> max-pool 2x2], fc1 512->64, out 64->10."""
+
+    def __init__(self, batch_norm):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 32, 3, padding=1)
+        self.conv2 = nn.Conv2d(32, 32, 3, padding=1)
+        self.conv3 = nn.Conv2d(32, 32, 3, padding=1)
+        self.bn = batch_norm
+        if batch_norm:
+            self.bn1, self.bn2, self.bn3 = nn.BatchNorm2d(32), nn.BatchNorm2d(32), nn.BatchNorm2d(32)
+        self.pool = nn.MaxPool2d(2, 2)
+        self.fc1 = nn.Linear(512, 64)
+        self.out = nn.Linear(64, 10)
+
+    def forward(self, x):
+        for conv, bn in ((self.conv1, "bn1"), (self.conv2, "bn2"), (self.conv3, "bn3")):
+            x = conv(x)
+            if self.bn:
+                x = getattr(self, bn)(x)
+            x = self.pool(torch.relu(x))
+        x = torch.relu(self.fc1(torch.flatten(x, 1)))
+        return self.out(x)
+
+
+class StudyDataset(torch.utils.data.Dataset):
+    """Variant (a)'s per-sample work: uint8 (3, 32, 32) -> PIL -> ToTensor -> Normalize."""
+
+    def __init__(self, images, labels):
+        self.images, self.labels = images, labels
+        self.mean = torch.tensor(MEAN).view(3, 1, 1)
+        self.std = torch.tensor(STD).view(3, 1, 1)
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        picture = Image.fromarray(self.images[i].transpose(1, 2, 0))  # HWC, as torchvision's CIFAR10
+        x = torch.from_numpy(np.asarray(picture, dtype=np.uint8).copy()).permute(2, 0, 1).float().div(255)
+        return (x - self.mean) / self.std, int(self.labels[i])
+
+
+def load_images(data_dir, count):
+    """The first `count` training images and labels: from CIFAR-10 binary files, or synthetic."""
+    if data_dir:
+        records = np.concatenate([np.fromfile(os.path.join(data_dir, f"data_batch_{i}.bin"), dtype=np.uint8)
+                                  for i in range(1, 6)]).reshape(-1, 3073)[:count]
+        return records[:, 1:].reshape(-1, 3, 32, 32).copy(), records[:, 0].astype(np.int64)
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (count, 3, 32, 32), dtype=np.uint8), rng.integers(0, 10, count)
+
+
+def synchronize(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_study_way(net, images, labels, batch_size, steps, device):
+    """Variant (a): returns seconds for `steps` steps after 5 warm-up steps."""
+    loader = torch.utils.data.DataLoader(StudyDataset(images, labels), batch_size=batch_size, shuffle=True)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.01)
+    criterion = nn.CrossEntropyLoss()
+    start = None
+    for step, (x, y) in enumerate(loader):
+        if step == 5:
+            synchronize(device)
+            start = time.perf_counter()
+        if step == 5 + steps:
+            break
+        x, y = x.to(device), y.to(device)
+        optimizer.zero_grad()
+        loss = criterion(net(x), y)
+        loss.backward()
+        optimizer.step()
+        loss.item()
+    synchronize(device)
+    return time.perf_counter() - start
+
+
+def time_tuned(net, images, labels, batch_size, steps, device):
+    """Variant (b): data normalized once on the device; no host sync in the loop."""
+    mean = torch.tensor(MEAN, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(STD, device=device).view(1, 3, 1, 1)
+    data = (torch.from_numpy(images).to(device).float().div(255) - mean) / std
+    targets = torch.from_numpy(labels).to(device)
+    order = torch.randperm(len(targets), device=device)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.01)
+    criterion = nn.CrossEntropyLoss()
+
+    def step(i):
+        index = order[(i * batch_size) % (len(order) - batch_size):][:batch_size]
+        optimizer.zero_grad(set_to_none=True)
+        loss = criterion(net(data[index]), targets[index])
+        loss.backward()
+        optimizer.step()
+
+    for i in range(5):
+        step(i)
+    synchronize(device)
+    start = time.perf_counter()
+    for i in range(steps):
+        step(5 + i)
+    synchronize(device)
+    return time.perf_counter() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (torch.set_num_threads)")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[10, 100])
+    parser.add_argument("--images", type=int, default=5000, help="training images timed per case")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    images, labels = load_images(args.data_dir, max(args.images + 10 * max(args.batch_sizes), 1000))
+    print(f"PyTorch {torch.__version__} on {device}, {torch.get_num_threads()} threads, "
+          f"{'CIFAR-10 from ' + args.data_dir if args.data_dir else 'synthetic uint8 images'}")
+
+    results = []
+    for batch_norm in (False, True):
+        for batch_size in args.batch_sizes:
+            steps = max(1, args.images // batch_size)
+            for variant, timer in (("a", time_study_way), ("b", time_tuned)):
+                torch.manual_seed(0)
+                net = Net(batch_norm).to(device)
+                seconds = timer(net, images, labels, batch_size, steps, device)
+                result = {"network": "batch_norm" if batch_norm else "plain", "batch_size": batch_size,
+                          "variant": variant, "steps": steps, "seconds": seconds,
+                          "images_per_second": steps * batch_size / seconds,
+                          "epoch_seconds": 50000 / (steps * batch_size / seconds)}
+                results.append(result)
+                print(f"{result['network']:>10}  batch {batch_size:>3}  ({variant})  {result['images_per_second']:8.0f}"
+                      f" images/s  = {result['epoch_seconds']:7.1f} s per 50,000-image epoch", flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"torch": torch.__version__, "device": str(device), "threads": torch.get_num_threads(),
+                       "results": results}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
