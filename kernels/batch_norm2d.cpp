@@ -66,10 +66,7 @@ void batch_norm2d_forward_train(const Tensor& input, const Tensor& weight, const
                                     running_var.data<T>(), output.data<T>(), save_mean.data<T>(),
                                     save_invstd.data<T>(), N, C, HW, params);
   };
-  if (input.dtype() == DType::f32)
-    run_cpu(float{});
-  else
-    run_cpu(double{});
+  visit_float_dtype(input.dtype(), run_cpu);
 }
 
 void batch_norm2d_forward_eval(const Tensor& input, const Tensor& weight, const Tensor& bias,
@@ -109,10 +106,7 @@ void batch_norm2d_forward_eval(const Tensor& input, const Tensor& weight, const 
     cpu::batch_norm2d_forward_eval(input.data<T>(), weight.data<T>(), bias.data<T>(), running_mean.data<T>(),
                                    running_var.data<T>(), output.data<T>(), N, C, HW, params);
   };
-  if (input.dtype() == DType::f32)
-    run_cpu(float{});
-  else
-    run_cpu(double{});
+  visit_float_dtype(input.dtype(), run_cpu);
 }
 
 void batch_norm2d_backward_train(const Tensor& grad_output, const Tensor& input, const Tensor& weight,
@@ -133,17 +127,14 @@ void batch_norm2d_backward_train(const Tensor& grad_output, const Tensor& input,
   if (device.is_cuda()) {
 #if defined(MINIDL_WITH_CUDA)
     check_dtype(grad_output, DType::f32, "batch_norm2d backward on cuda", "grad_output");
+    auto backward = cuda::batch_norm2d_backward_train;  // cuDNN's takes the same arguments
 #if defined(MINIDL_WITH_CUDNN)
-    if (implementation(Op::batch_norm2d, DeviceType::CUDA) == Implementation::cudnn) {
-      cudnn::batch_norm2d_backward_train(grad_output.data<float>(), input.data<float>(), weight.data<float>(),
-                                         save_mean.data<float>(), save_invstd.data<float>(), grad_input.data<float>(),
-                                         grad_weight.data<float>(), grad_bias.data<float>(), N, C, HW);
-      return;
-    }
+    if (implementation(Op::batch_norm2d, DeviceType::CUDA) == Implementation::cudnn)
+      backward = cudnn::batch_norm2d_backward_train;
 #endif
-    cuda::batch_norm2d_backward_train(grad_output.data<float>(), input.data<float>(), weight.data<float>(),
-                                      save_mean.data<float>(), save_invstd.data<float>(), grad_input.data<float>(),
-                                      grad_weight.data<float>(), grad_bias.data<float>(), N, C, HW);
+    backward(grad_output.data<float>(), input.data<float>(), weight.data<float>(), save_mean.data<float>(),
+             save_invstd.data<float>(), grad_input.data<float>(), grad_weight.data<float>(), grad_bias.data<float>(),
+             N, C, HW, /*stream=*/nullptr);
     return;
 #else
     no_cuda_implementation(op);
@@ -155,10 +146,7 @@ void batch_norm2d_backward_train(const Tensor& grad_output, const Tensor& input,
                                      save_mean.data<T>(), save_invstd.data<T>(), grad_input.data<T>(),
                                      grad_weight.data<T>(), grad_bias.data<T>(), N, C, HW);
   };
-  if (input.dtype() == DType::f32)
-    run_cpu(float{});
-  else
-    run_cpu(double{});
+  visit_float_dtype(input.dtype(), run_cpu);
 }
 
 void batch_norm2d_backward_eval(const Tensor& grad_output, const Tensor& input, const Tensor& weight,
@@ -195,10 +183,7 @@ void batch_norm2d_backward_eval(const Tensor& grad_output, const Tensor& input, 
                                     running_mean.data<T>(), running_var.data<T>(), grad_input.data<T>(),
                                     grad_weight.data<T>(), grad_bias.data<T>(), N, C, HW, params);
   };
-  if (input.dtype() == DType::f32)
-    run_cpu(float{});
-  else
-    run_cpu(double{});
+  visit_float_dtype(input.dtype(), run_cpu);
 }
 
 }  // namespace minidl::ops

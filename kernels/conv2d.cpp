@@ -70,20 +70,15 @@ void conv2d_forward(const Tensor& input, const Tensor& weight, const Tensor& bia
   if (device.is_cuda()) {
 #if defined(MINIDL_WITH_CUDA)
     check_dtype(input, DType::f32, "conv2d on cuda", "input");
-    const float* bias_data = data_or_null<float>(bias);
-    switch (implementation(Op::conv2d, DeviceType::CUDA)) {
-      case Implementation::cublas:
-        cublas::conv2d_forward(input.data<float>(), weight.data<float>(), bias_data, output.data<float>(), shape);
-        return;
+    // Every implementation takes the same arguments.
+    auto forward = cuda::conv2d_forward;
+    if (implementation(Op::conv2d, DeviceType::CUDA) == Implementation::cublas) forward = cublas::conv2d_forward;
 #if defined(MINIDL_WITH_CUDNN)
-      case Implementation::cudnn:
-        cudnn::conv2d_forward(input.data<float>(), weight.data<float>(), bias_data, output.data<float>(), shape);
-        return;
+    if (implementation(Op::conv2d, DeviceType::CUDA) == Implementation::cudnn) forward = cudnn::conv2d_forward;
 #endif
-      default:
-        cuda::conv2d_forward(input.data<float>(), weight.data<float>(), bias_data, output.data<float>(), shape);
-        return;
-    }
+    forward(input.data<float>(), weight.data<float>(), data_or_null<float>(bias), output.data<float>(), shape,
+            /*stream=*/nullptr);
+    return;
 #else
     no_cuda_implementation("conv2d");
 #endif
@@ -91,13 +86,12 @@ void conv2d_forward(const Tensor& input, const Tensor& weight, const Tensor& bia
   if (input.dtype() == DType::f32 && implementation(Op::conv2d, DeviceType::CPU) == Implementation::gemm) {
     cpu::conv2d_forward_gemm(input.data<float>(), weight.data<float>(), data_or_null<float>(bias),
                              output.data<float>(), shape);
-  } else if (input.dtype() == DType::f32) {
-    cpu::conv2d_forward(input.data<float>(), weight.data<float>(), data_or_null<float>(bias), output.data<float>(),
-                        shape);
-  } else {
-    cpu::conv2d_forward(input.data<double>(), weight.data<double>(), data_or_null<double>(bias),
-                        output.data<double>(), shape);
+    return;
   }
+  // The CPU reference, run in the tensors' dtype T.
+  visit_float_dtype(input.dtype(), [&]<typename T>(T) {
+    cpu::conv2d_forward(input.data<T>(), weight.data<T>(), data_or_null<T>(bias), output.data<T>(), shape);
+  });
 }
 
 void conv2d_backward(const Tensor& grad_output, const Tensor& input, const Tensor& weight, Tensor& grad_input,
@@ -119,19 +113,14 @@ void conv2d_backward(const Tensor& grad_output, const Tensor& input, const Tenso
   if (device.is_cuda()) {
 #if defined(MINIDL_WITH_CUDA)
     check_dtype(grad_output, DType::f32, "conv2d on cuda", "grad_output");
-    // Every implementation takes the same arguments (and the default stream).
-    auto backward = [&](auto conv2d_backward) {
-      conv2d_backward(grad_output.data<float>(), input.data<float>(), weight.data<float>(),
-                      data_or_null<float>(grad_input), grad_weight.data<float>(), data_or_null<float>(grad_bias), shape,
-                      nullptr);
-    };
-    switch (implementation(Op::conv2d, DeviceType::CUDA)) {
-      case Implementation::cublas: return backward(cublas::conv2d_backward);
+    auto backward = cuda::conv2d_backward;
+    if (implementation(Op::conv2d, DeviceType::CUDA) == Implementation::cublas) backward = cublas::conv2d_backward;
 #if defined(MINIDL_WITH_CUDNN)
-      case Implementation::cudnn: return backward(cudnn::conv2d_backward);
+    if (implementation(Op::conv2d, DeviceType::CUDA) == Implementation::cudnn) backward = cudnn::conv2d_backward;
 #endif
-      default: return backward(cuda::conv2d_backward);
-    }
+    backward(grad_output.data<float>(), input.data<float>(), weight.data<float>(), data_or_null<float>(grad_input),
+             grad_weight.data<float>(), data_or_null<float>(grad_bias), shape, /*stream=*/nullptr);
+    return;
 #else
     no_cuda_implementation("conv2d");
 #endif
@@ -140,15 +129,13 @@ void conv2d_backward(const Tensor& grad_output, const Tensor& input, const Tenso
     cpu::conv2d_backward_gemm(grad_output.data<float>(), input.data<float>(), weight.data<float>(),
                               data_or_null<float>(grad_input), grad_weight.data<float>(),
                               data_or_null<float>(grad_bias), shape);
-  } else if (input.dtype() == DType::f32) {
-    cpu::conv2d_backward(grad_output.data<float>(), input.data<float>(), weight.data<float>(),
-                         data_or_null<float>(grad_input), grad_weight.data<float>(), data_or_null<float>(grad_bias),
-                         shape);
-  } else {
-    cpu::conv2d_backward(grad_output.data<double>(), input.data<double>(), weight.data<double>(),
-                         data_or_null<double>(grad_input), grad_weight.data<double>(),
-                         data_or_null<double>(grad_bias), shape);
+    return;
   }
+  // The CPU reference, run in the tensors' dtype T.
+  visit_float_dtype(input.dtype(), [&]<typename T>(T) {
+    cpu::conv2d_backward(grad_output.data<T>(), input.data<T>(), weight.data<T>(), data_or_null<T>(grad_input),
+                         grad_weight.data<T>(), data_or_null<T>(grad_bias), shape);
+  });
 }
 
 }  // namespace minidl::ops

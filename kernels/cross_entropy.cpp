@@ -49,10 +49,7 @@ void cross_entropy_forward_backward(const Tensor& logits, const Tensor& labels, 
                                         grad_logits.defined() ? grad_logits.data<T>() : nullptr,
                                         num_correct.data<std::int32_t>(), N, K);
   };
-  if (logits.dtype() == DType::f32)
-    run_cpu(float{});
-  else
-    run_cpu(double{});
+  visit_float_dtype(logits.dtype(), run_cpu);
 }
 
 }  // namespace minidl::ops

@@ -17,6 +17,16 @@ struct NamedTensor {
 };
 Device common_float_device(const char* op, std::initializer_list<NamedTensor> tensors);
 
+// Calls body(float{}) for f32 and body(double{}) for f64: runs a CPU kernel
+// templated on T in the dtype common_float_device checked.
+template <typename Body>
+void visit_float_dtype(DType dtype, Body&& body) {
+  if (dtype == DType::f32)
+    body(float{});
+  else
+    body(double{});
+}
+
 // For a CUDA tensor reaching an op that has no CUDA implementation in this build:
 // throws "<op>: no CUDA implementation in this build".
 [[noreturn]] void no_cuda_implementation(const char* op);

@@ -85,24 +85,26 @@ const char* implementation_name(Implementation implementation) {
   return "?";
 }
 
-Op parse_op(std::string_view name) {
+namespace {
+
+// The value among values whose name_of is name; else Error naming what and the choices.
+template <typename T, std::size_t N>
+T parse_name(std::string_view name, const std::array<T, N>& values, const char* (*name_of)(T), const char* what) {
   std::string names;
-  for (Op op : kOps) {
-    if (name == op_name(op)) return op;
+  for (T value : values) {
+    if (name == name_of(value)) return value;
     names += names.empty() ? "" : ", ";
-    names += op_name(op);
+    names += name_of(value);
   }
-  fail("unknown op '{}' (choose from {})", name, names);
+  fail("unknown {} '{}' (choose from {})", what, name, names);
 }
 
+}  // namespace
+
+Op parse_op(std::string_view name) { return parse_name(name, kOps, op_name, "op"); }
+
 Implementation parse_implementation(std::string_view name) {
-  std::string names;
-  for (Implementation implementation : kImplementations) {
-    if (name == implementation_name(implementation)) return implementation;
-    names += names.empty() ? "" : ", ";
-    names += implementation_name(implementation);
-  }
-  fail("unknown implementation '{}' (choose from {})", name, names);
+  return parse_name(name, kImplementations, implementation_name, "implementation");
 }
 
 std::span<const Implementation> available_implementations(Op op, DeviceType device) {

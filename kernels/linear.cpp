@@ -46,10 +46,7 @@ void linear_forward(const Tensor& input, const Tensor& weight, const Tensor& bia
     cpu::linear_forward(input.data<T>(), weight.data<T>(), bias.defined() ? bias.data<T>() : nullptr,
                         output.data<T>(), N, in_features, out_features);
   };
-  if (input.dtype() == DType::f32)
-    run_cpu(float{});
-  else
-    run_cpu(double{});
+  visit_float_dtype(input.dtype(), run_cpu);
 }
 
 void linear_backward(const Tensor& grad_output, const Tensor& input, const Tensor& weight, Tensor& grad_input,
@@ -95,10 +92,7 @@ void linear_backward(const Tensor& grad_output, const Tensor& input, const Tenso
                          grad_input.defined() ? grad_input.data<T>() : nullptr, grad_weight.data<T>(),
                          grad_bias.defined() ? grad_bias.data<T>() : nullptr, N, in_features, out_features);
   };
-  if (input.dtype() == DType::f32)
-    run_cpu(float{});
-  else
-    run_cpu(double{});
+  visit_float_dtype(input.dtype(), run_cpu);
 }
 
 }  // namespace minidl::ops

@@ -81,10 +81,7 @@ void max_pool2d_forward(const Tensor& input, Tensor& output, Tensor& indices, Ma
       cpu::max_pool2d_forward(input.data<T>() + in, output.data<T>() + out, indices.data<std::int32_t>() + out, images);
     });
   };
-  if (input.dtype() == DType::f32)
-    run_cpu(float{});
-  else
-    run_cpu(double{});
+  visit_float_dtype(input.dtype(), run_cpu);
 }
 
 void max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, Tensor& grad_input,
@@ -115,10 +112,7 @@ void max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, Tenso
                                grad_input.data<T>() + in, images);
     });
   };
-  if (grad_output.dtype() == DType::f32)
-    run_cpu(float{});
-  else
-    run_cpu(double{});
+  visit_float_dtype(grad_output.dtype(), run_cpu);
 }
 
 }  // namespace minidl::ops

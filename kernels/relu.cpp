@@ -44,10 +44,7 @@ void relu_forward(const Tensor& input, Tensor& output) {
       cpu::relu_forward(input.data<T>() + first, output.data<T>() + first, count);
     });
   };
-  if (input.dtype() == DType::f32)
-    run_cpu(float{});
-  else
-    run_cpu(double{});
+  visit_float_dtype(input.dtype(), run_cpu);
 }
 
 void relu_backward(const Tensor& grad_output, const Tensor& output, Tensor& grad_input) {
@@ -71,10 +68,7 @@ void relu_backward(const Tensor& grad_output, const Tensor& output, Tensor& grad
       cpu::relu_backward(grad_output.data<T>() + first, output.data<T>() + first, grad_input.data<T>() + first, count);
     });
   };
-  if (grad_output.dtype() == DType::f32)
-    run_cpu(float{});
-  else
-    run_cpu(double{});
+  visit_float_dtype(grad_output.dtype(), run_cpu);
 }
 
 }  // namespace minidl::ops

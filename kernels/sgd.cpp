@@ -52,10 +52,7 @@ void sgd_update(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, cons
     cpu::sgd_update(param.data<T>(), grad.data<T>(), uses_momentum ? momentum_buffer.data<T>() : nullptr,
                     param.numel(), params, first_step);
   };
-  if (param.dtype() == DType::f32)
-    run_cpu(float{});
-  else
-    run_cpu(double{});
+  visit_float_dtype(param.dtype(), run_cpu);
 }
 
 }  // namespace minidl::ops
