@@ -32,6 +32,7 @@ set(MINIDL_CUDA_KERNEL_SOURCES
   ${PROJECT_SOURCE_DIR}/kernels/cuda/conv2d.cu
   ${PROJECT_SOURCE_DIR}/kernels/cuda/cross_entropy.cu
   ${PROJECT_SOURCE_DIR}/kernels/cuda/cublas_ops.cpp
+  ${PROJECT_SOURCE_DIR}/kernels/cuda/divergence_check.cu
   ${PROJECT_SOURCE_DIR}/kernels/cuda/elementwise.cu
   ${PROJECT_SOURCE_DIR}/kernels/cuda/gather_normalize.cu
   ${PROJECT_SOURCE_DIR}/kernels/cuda/im2col.cu
@@ -39,7 +40,8 @@ set(MINIDL_CUDA_KERNEL_SOURCES
   ${PROJECT_SOURCE_DIR}/kernels/cuda/max_pool2d.cu
   ${PROJECT_SOURCE_DIR}/kernels/cuda/reduce.cu
   ${PROJECT_SOURCE_DIR}/kernels/cuda/relu.cu
-  ${PROJECT_SOURCE_DIR}/kernels/cuda/sgd.cu)
+  ${PROJECT_SOURCE_DIR}/kernels/cuda/sgd.cu
+  ${PROJECT_SOURCE_DIR}/kernels/cuda/step_metrics.cu)
 # The cuDNN implementations (host code calling cuDNN): real builds with cuDNN only.
 set(MINIDL_CUDNN_SOURCES
   ${PROJECT_SOURCE_DIR}/kernels/cudnn/batch_norm2d.cpp

@@ -1,8 +1,9 @@
-// Writing a file so that readers only ever see the old or the new contents:
-// the bytes go to a temporary file next to it ("<path>.tmp-<pid>-<n>"), which is
-// synced, renamed over path, and the directory synced. On any failure the
-// temporary file is removed, path is left as it was, and Error is thrown,
-// prefixed "<what>: <path>: ". Checkpoints and the study's reports use it.
+/// \file
+/// Writing a file so that readers only ever see the old or the new contents:
+/// the bytes go to a temporary file next to it ("<path>.tmp-<pid>-<n>"), which is
+/// synced, renamed over path, and the directory synced. On any failure the
+/// temporary file is removed, path is left as it was, and Error is thrown,
+/// prefixed "<what>: <path>: ". Checkpoints and the study's reports use it.
 #pragma once
 
 #include <span>
@@ -11,9 +12,10 @@
 
 namespace minidl {
 
-// Writes the pieces one after the other as the new contents of path.
+/// Writes the pieces one after the other as the new contents of path.
 void write_file_atomically(const std::string& path, std::span<const std::string_view> pieces, const char* what);
 
+/// Writes contents as the new contents of path.
 inline void write_file_atomically(const std::string& path, std::string_view contents, const char* what) {
   write_file_atomically(path, std::span<const std::string_view>(&contents, 1), what);
 }

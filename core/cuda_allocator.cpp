@@ -70,6 +70,12 @@ AllocatorStats CachingAllocator::stats() const {
   return stats_;
 }
 
+void CachingAllocator::reset_peak_stats() {
+  std::lock_guard lock(mutex_);
+  stats_.peak_allocated_bytes = stats_.allocated_bytes;
+  stats_.peak_reserved_bytes = stats_.reserved_bytes;
+}
+
 void CachingAllocator::release_cached_blocks() {
   for (auto& [block_bytes, blocks] : free_blocks_) {
     for (void* block : blocks) {

@@ -118,6 +118,8 @@ AllocatorStats allocator_stats() { return allocator().stats(); }
 
 void empty_cache() { allocator().empty_cache(); }
 
+void reset_peak_stats() { allocator().reset_peak_stats(); }
+
 void copy_host_to_device(void* dst, const void* src, std::size_t bytes) {
   require_gpu("copy to cuda");
   check_cuda(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "cudaMemcpy");

@@ -1,17 +1,18 @@
-// The CUDA runtime as minidl uses it: device memory, copies, streams, events,
-// pinned host memory, detection.
-//
-// Three implementations, one per build flavour:
-//   core/cuda_unavailable.cpp  CPU-only build: every call throws "built without CUDA";
-//   core/cuda_runtime.cpp      real CUDA, and the emulated flavour, where the same
-//                              source compiles against the host emulator of the
-//                              CUDA runtime API (kernels/emulator/).
-// Every call checks its CUDA status and throws Error with the call, file:line
-// and CUDA's message. Without a usable GPU every call throws one sentence saying
-// why (see unavailable_reason()).
-//
-// This header does not include CUDA's headers, so code of every flavour can use it;
-// CUDA sources reach the native handles through core/cuda_api.h.
+/// \file
+/// The CUDA runtime as minidl uses it: device memory, copies, streams, events,
+/// pinned host memory, detection.
+///
+/// Three implementations, one per build flavour:
+///   core/cuda_unavailable.cpp  CPU-only build: every call throws "built without CUDA";
+///   core/cuda_runtime.cpp      real CUDA, and the emulated flavour, where the same
+///                              source compiles against the host emulator of the
+///                              CUDA runtime API (kernels/emulator/).
+/// Every call checks its CUDA status and throws Error with the call, file:line
+/// and CUDA's message. Without a usable GPU every call throws one sentence saying
+/// why (see unavailable_reason()).
+///
+/// This header does not include CUDA's headers, so code of every flavour can use it;
+/// CUDA sources reach the native handles through core/cuda_api.h.
 #pragma once
 
 #include <cstddef>
@@ -21,43 +22,49 @@
 
 namespace minidl::cuda {
 
-// Device memory from the caching allocator (core/cuda_allocator.h): after warm-up
-// it does not call cudaMalloc. Out of memory throws Error saying how much was asked
-// and how much is free. device_malloc(0) returns nullptr.
+/// Device memory from the caching allocator (core/cuda_allocator.h): after warm-up
+/// it does not call cudaMalloc. Out of memory throws Error saying how much was asked
+/// and how much is free. device_malloc(0) returns nullptr.
 void* device_malloc(std::size_t bytes);
+/// Gives memory from device_malloc(bytes) back to the allocator; nullptr is ignored.
 void device_free(void* ptr, std::size_t bytes);
+/// The caching allocator's counts so far.
 AllocatorStats allocator_stats();
-// Returns the allocator's cached blocks to the device.
+/// Returns the allocator's cached blocks to the device.
 void empty_cache();
+/// Starts the allocator's peak counts again from now (CachingAllocator::reset_peak_stats).
+void reset_peak_stats();
 
-// Synchronous copies: they return when the copy is done.
+///@{
+/// Synchronous copies: they return when the copy is done.
 void copy_host_to_device(void* dst, const void* src, std::size_t bytes);
 void copy_device_to_host(void* dst, const void* src, std::size_t bytes);
 void copy_device_to_device(void* dst, const void* src, std::size_t bytes);
-// Sets bytes of device memory to a byte value.
+///@}
+/// Sets bytes of device memory to a byte value.
 void memset_device(void* dst, int value, std::size_t bytes);
 
-// Waits until all work on the device has finished.
+/// Waits until all work on the device has finished.
 void synchronize();
 
-// A CUDA stream: work queued on one stream runs in order, work on different streams may overlap.
+/// A CUDA stream: work queued on one stream runs in order, work on different streams may overlap.
 class Stream {
  public:
-  Stream();  // a new stream that does not wait for the default stream
+  Stream();  ///< a new stream that does not wait for the default stream
   ~Stream();
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
 
-  // Waits on the host until everything queued on the stream has finished.
+  /// Waits on the host until everything queued on the stream has finished.
   void synchronize() const;
-  // The cudaStream_t, for CUDA sources (cast with static_cast<cudaStream_t>).
+  /// The cudaStream_t, for CUDA sources (cast with static_cast<cudaStream_t>).
   void* native_handle() const { return handle_; }
 
  private:
   void* handle_ = nullptr;
 };
 
-// A CUDA event: a mark in a stream's queue, to wait for or to time work between two marks.
+/// A CUDA event: a mark in a stream's queue, to wait for or to time work between two marks.
 class Event {
  public:
   Event();
@@ -65,30 +72,35 @@ class Event {
   Event(const Event&) = delete;
   Event& operator=(const Event&) = delete;
 
-  // Marks the current end of the default stream's queue, or of stream's.
+  ///@{
+  /// Marks the current end of the default stream's queue, or of stream's.
   void record();
   void record(const Stream& stream);
-  // Waits on the host until the work before the mark has finished.
+  ///@}
+  /// Waits on the host until the work before the mark has finished.
   void synchronize() const;
-  // Milliseconds from start's mark to this one (both recorded and reached).
+  /// Milliseconds from start's mark to this one (both recorded and reached).
   float elapsed_ms_since(const Event& start) const;
-  // The cudaEvent_t, for CUDA sources (cast with static_cast<cudaEvent_t>).
+  /// The cudaEvent_t, for CUDA sources (cast with static_cast<cudaEvent_t>).
   void* native_handle() const { return handle_; }
 
  private:
   void* handle_ = nullptr;
 };
 
-// Page-locked ("pinned") host memory: copies between it and the device can run
-// asynchronously, overlapping host work.
+/// Page-locked ("pinned") host memory: copies between it and the device can run
+/// asynchronously, overlapping host work.
 class PinnedBuffer {
  public:
+  /// bytes of pinned host memory.
   explicit PinnedBuffer(std::size_t bytes);
   ~PinnedBuffer();
   PinnedBuffer(const PinnedBuffer&) = delete;
   PinnedBuffer& operator=(const PinnedBuffer&) = delete;
 
+  /// The memory.
   void* data() const { return data_; }
+  /// Its size in bytes.
   std::size_t bytes() const { return bytes_; }
 
  private:
@@ -96,20 +108,25 @@ class PinnedBuffer {
   std::size_t bytes_ = 0;
 };
 
-// Copies queued on stream: they return at once. The host buffer should be a
-// PinnedBuffer and must stay untouched until the stream has reached the copy.
+///@{
+/// Copies queued on stream: they return at once. The host buffer should be a
+/// PinnedBuffer and must stay untouched until the stream has reached the copy.
 void copy_host_to_device_async(void* dst, const void* src, std::size_t bytes, const Stream& stream);
 void copy_device_to_host_async(void* dst, const void* src, std::size_t bytes, const Stream& stream);
+///@}
 
-// See core/device.h.
+///@{
+/// See cuda_is_built(), cuda_is_emulated(), cuda_is_available() and
+/// cuda_unavailable_reason() in core/device.h.
 bool is_built();
 bool is_emulated();
 bool is_available();
 std::string unavailable_reason();
+///@}
 
-// One line naming the device CUDA code runs on, for a program to print once at start:
-// "cuda:0 is NVIDIA H100 80GB HBM3 (compute capability 9.0, 79.1 GiB), cuDNN 9.10.2", or
-// the reason CUDA cannot be used.
+/// One line naming the device CUDA code runs on, for a program to print once at start:
+/// "cuda:0 is NVIDIA H100 80GB HBM3 (compute capability 9.0, 79.1 GiB), cuDNN 9.10.2", or
+/// the reason CUDA cannot be used.
 std::string describe();
 
 }  // namespace minidl::cuda

@@ -15,6 +15,7 @@ void* device_malloc(std::size_t) { unavailable("allocate on cuda"); }
 void device_free(void*, std::size_t) { unavailable("free on cuda"); }
 AllocatorStats allocator_stats() { return {}; }
 void empty_cache() {}
+void reset_peak_stats() {}
 void copy_host_to_device(void*, const void*, std::size_t) { unavailable("copy to cuda"); }
 void copy_device_to_host(void*, const void*, std::size_t) { unavailable("copy from cuda"); }
 void copy_device_to_device(void*, const void*, std::size_t) { unavailable("copy on cuda"); }

@@ -1,5 +1,6 @@
-// Element types a Tensor can hold. Ops work on f32 unless they say otherwise;
-// the CPU reference also accepts f64 (gradient checks run in double).
+/// \file
+/// Element types a Tensor can hold. Ops work on f32 unless they say otherwise;
+/// the CPU reference also accepts f64 (gradient checks run in double).
 #pragma once
 
 #include <cstddef>
@@ -8,9 +9,10 @@
 
 namespace minidl {
 
+/// An element type: float, double, unsigned byte, 32- or 64-bit signed integer.
 enum class DType { f32, f64, u8, i32, i64 };
 
-// Size of one element in bytes.
+/// Size of one element in bytes.
 constexpr std::size_t dtype_size(DType dtype) {
   switch (dtype) {
     case DType::f32: return 4;
@@ -22,7 +24,7 @@ constexpr std::size_t dtype_size(DType dtype) {
   return 0;
 }
 
-// Lower-case name as used in messages and printing: "f32", "u8", ...
+/// Lower-case name as used in messages and printing: "f32", "u8", ...
 constexpr std::string_view dtype_name(DType dtype) {
   switch (dtype) {
     case DType::f32: return "f32";
@@ -34,12 +36,14 @@ constexpr std::string_view dtype_name(DType dtype) {
   return "?";
 }
 
-// The DType of a C++ element type: dtype_of<float> == DType::f32.
+///@{
+/// The DType of a C++ element type: dtype_of<float> == DType::f32.
 template <typename T> constexpr DType dtype_of();
 template <> constexpr DType dtype_of<float>() { return DType::f32; }
 template <> constexpr DType dtype_of<double>() { return DType::f64; }
 template <> constexpr DType dtype_of<std::uint8_t>() { return DType::u8; }
 template <> constexpr DType dtype_of<std::int32_t>() { return DType::i32; }
 template <> constexpr DType dtype_of<std::int64_t>() { return DType::i64; }
+///@}
 
 }  // namespace minidl

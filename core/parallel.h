@@ -1,14 +1,15 @@
-// Threads for the CPU fast path: a fixed pool and a static parallel_for.
-//
-// parallel_for(count, body) splits the indices 0..count-1 into one contiguous
-// range per thread, in order: thread t gets [t*count/T, (t+1)*count/T). The
-// calling thread runs range 0 and waits for the others. No work stealing, so
-// which thread computes what depends only on count and the thread count, and a
-// kernel that gives each output element to exactly one index computes the same
-// bits with any number of threads.
-//
-// The thread count defaults to the environment variable MINIDL_NUM_THREADS, else
-// the number of hardware threads; set_num_threads changes it (between calls).
+/// \file
+/// Threads for the CPU fast path: a fixed pool and a static parallel_for.
+///
+/// parallel_for(count, body) splits the indices 0..count-1 into one contiguous
+/// range per thread, in order: thread t gets [t*count/T, (t+1)*count/T). The
+/// calling thread runs range 0 and waits for the others. No work stealing, so
+/// which thread computes what depends only on count and the thread count, and a
+/// kernel that gives each output element to exactly one index computes the same
+/// bits with any number of threads.
+///
+/// The thread count defaults to the environment variable MINIDL_NUM_THREADS, else
+/// the number of hardware threads; set_num_threads changes it (between calls).
 #pragma once
 
 #include <cstdint>
@@ -16,15 +17,15 @@
 
 namespace minidl {
 
-// The number of threads parallel_for uses (>= 1).
+/// The number of threads parallel_for uses (>= 1).
 int num_threads();
-// Sets it; n < 1 throws Error. Call it from the thread that runs the ops,
-// not from inside a parallel_for body.
+/// Sets it; n < 1 throws Error. Call it from the thread that runs the ops,
+/// not from inside a parallel_for body.
 void set_num_threads(int n);
 
-// Calls body(begin, end) once per thread on disjoint ranges covering [0, count).
-// A body that throws: the first exception is rethrown in the caller once every
-// range is done. Nested calls (from inside a body) run serially.
+/// Calls body(begin, end) once per thread on disjoint ranges covering [0, count).
+/// A body that throws: the first exception is rethrown in the caller once every
+/// range is done. Nested calls (from inside a body) run serially.
 void parallel_for(std::int64_t count, const std::function<void(std::int64_t begin, std::int64_t end)>& body);
 
 }  // namespace minidl

@@ -142,8 +142,9 @@ HeaderEntry parse_entry(const std::string& name, const nlohmann::json& entry, st
     fail("safetensors: {}: tensor \"{}\" has data_offsets [{}, {}] ({} bytes), but {} {} needs {} bytes", path, name,
          begin, end, end - begin, code, shape.str(), expected_bytes);
   if (end > data_bytes)
-    fail("safetensors: {}: tensor \"{}\" has data_offsets [{}, {}] beyond the {} bytes of data", path, name, begin,
-         end, data_bytes);
+    fail("safetensors: {}: tensor \"{}\" has data_offsets [{}, {}] beyond the {} bytes of data: the file is "
+         "truncated or its header is wrong",
+         path, name, begin, end, data_bytes);
   return {name, known->dtype, shape, begin, end};
 }
 
@@ -201,7 +202,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(header_text);
-  } catch (const nlohmann::json::parse_error& error) {
+  } catch (const nlohmann::json::exception& error) {  // a syntax error, or a number too large for a double
     fail("safetensors: {}: the header is not valid JSON: {}", path, error.what());
   }
   if (!header.is_object()) fail("safetensors: {}: the header is not a JSON object", path);

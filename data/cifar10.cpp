@@ -94,6 +94,8 @@ std::vector<std::string> cifar10_file_names(Split split) {
 
 Cifar10 load_cifar10(const std::string& dir, Split split, std::int64_t records_per_file) {
   if (records_per_file < 1) fail("data/cifar10: records_per_file must be at least 1, got {}", records_per_file);
+  if (std::error_code error; fs::exists(dir, error) && !fs::is_directory(dir, error))
+    fail("data/cifar10: {} is not a directory", dir);
   std::vector<std::string> file_names = cifar10_file_names(split);
   const auto size = static_cast<std::int64_t>(file_names.size()) * records_per_file;
   Cifar10 dataset{Tensor::empty({size, kCifar10Channels, kCifar10Height, kCifar10Width}, DType::u8),
@@ -107,6 +109,7 @@ Cifar10 load_cifar10(const std::string& dir, Split split, std::int64_t records_p
     std::string path = (fs::path(dir) / name).string();
     read_exact_file(path, file_bytes, records_per_file);
     for (std::int64_t record = 0; record < records_per_file; ++record, ++index) {
+      // doc:cifar10-record
       const std::uint8_t* bytes = file_bytes.data() + record * kCifar10RecordBytes;
       if (bytes[0] >= kCifar10Classes)
         fail("data/cifar10: {}: record {} has label {}, expected 0..{}", path, record, bytes[0], kCifar10Classes - 1);

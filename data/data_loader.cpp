@@ -66,6 +66,7 @@ bool DataLoader::augments() const {
 }
 
 // Fisher-Yates: for i = N-1 down to 1, swap element i with a uniform j in [0, i].
+// doc:data-shuffle
 void DataLoader::set_epoch(std::int64_t epoch) {
   if (epoch < 0 || epoch > kMaxEpoch) fail("DataLoader: epoch must be between 0 and {}, got {}", kMaxEpoch, epoch);
   epoch_ = epoch;

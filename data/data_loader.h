@@ -1,26 +1,27 @@
-// DataLoader: a CIFAR-10 split served in batches of normalized float images, as
-// torch.utils.data.DataLoader(dataset, batch_size, shuffle, drop_last) with the
-// study's transforms.
-//
-//   DataLoader loader(load_cifar10(dir, Split::train), {.batch_size = 10, .shuffle = true, .seed = 1});
-//   for (int epoch = 0; epoch < epochs; ++epoch)
-//     for (const Batch& batch : loader) train_step(batch.images, batch.labels);
-//
-// A range-for serves the rest of the current epoch, then moves the loader to the
-// next epoch (new order when shuffling), so the loop above runs epochs 0, 1, ...
-//
-// Where the work happens: on the CPU, each batch is gathered and normalized on the
-// host. On CUDA, the whole uint8 split (150 MB for the training set) is uploaded
-// once and each batch is gathered and normalized on the GPU by one kernel
-// (kernels/cuda/gather_normalize.h), with no host synchronisation; with random
-// augmentation, the augmented uint8 batch is made on the host and uploaded (one
-// synchronous copy per batch), then normalized on the GPU.
-//
-// Random numbers all come from the Philox stream of `seed`, in disjoint windows:
-//   blocks [e * 2^32, (e + 1) * 2^32)   the shuffle of epoch e (Fisher-Yates, about N blocks)
-//   blocks from 2^63 on                 augmentation, drawn sample by sample as served
-// so an epoch's order depends on (seed, epoch) alone, and state() plus load_state()
-// restore a loader mid-epoch exactly.
+/// \file
+/// DataLoader: a CIFAR-10 split served in batches of normalized float images, as
+/// torch.utils.data.DataLoader(dataset, batch_size, shuffle, drop_last) with the
+/// study's transforms.
+///
+///   DataLoader loader(load_cifar10(dir, Split::train), {.batch_size = 10, .shuffle = true, .seed = 1});
+///   for (int epoch = 0; epoch < epochs; ++epoch)
+///     for (const Batch& batch : loader) train_step(batch.images, batch.labels);
+///
+/// A range-for serves the rest of the current epoch, then moves the loader to the
+/// next epoch (new order when shuffling), so the loop above runs epochs 0, 1, ...
+///
+/// Where the work happens: on the CPU, each batch is gathered and normalized on the
+/// host. On CUDA, the whole uint8 split (150 MB for the training set) is uploaded
+/// once and each batch is gathered and normalized on the GPU by one kernel
+/// (kernels/cuda/gather_normalize.h), with no host synchronisation; with random
+/// augmentation, the augmented uint8 batch is made on the host and uploaded (one
+/// synchronous copy per batch), then normalized on the GPU.
+///
+/// Random numbers all come from the Philox stream of `seed`, in disjoint windows:
+///   blocks [e * 2^32, (e + 1) * 2^32)   the shuffle of epoch e (Fisher-Yates, about N blocks)
+///   blocks from 2^63 on                 augmentation, drawn sample by sample as served
+/// so an epoch's order depends on (seed, epoch) alone, and state() plus load_state()
+/// restore a loader mid-epoch exactly.
 #pragma once
 
 #include <cstdint>
@@ -34,68 +35,79 @@
 
 namespace minidl::data {
 
-// Views into tensors the loader owns: valid until the loader serves the next batch.
+/// Views into tensors the loader owns: valid until the loader serves the next batch.
 struct Batch {
-  Tensor images;  // (B, 3, 32, 32) f32
-  Tensor labels;  // (B) i32
+  Tensor images;  ///< (B, 3, 32, 32) f32
+  Tensor labels;  ///< (B) i32
 };
 
+/// How a DataLoader batches, orders, normalizes and augments, and on which device.
 struct DataLoaderOptions {
-  std::int64_t batch_size = 1;              // 1..dataset size
-  bool shuffle = false;                     // a new order every epoch
-  bool drop_last = false;                   // false: a last, smaller batch serves the remaining samples
-  std::uint64_t seed = 0;                   // of the shuffle and the augmentation
-  Normalize normalize = kCifar10Normalize;  // kNoNormalize for the study's "no preprocessing" run
-  Augmentation augmentation = {};           // none by default
-  Device device = Device::cpu();            // where batches are made and live
+  std::int64_t batch_size = 1;              ///< 1..dataset size
+  bool shuffle = false;                     ///< a new order every epoch
+  bool drop_last = false;                   ///< false: a last, smaller batch serves the remaining samples
+  std::uint64_t seed = 0;                   ///< of the shuffle and the augmentation
+  Normalize normalize = kCifar10Normalize;  ///< kNoNormalize for the study's "no preprocessing" run
+  Augmentation augmentation = {};           ///< none by default
+  Device device = Device::cpu();            ///< where batches are made and live
 };
 
-// Where a loader stands: saved with a checkpoint, restored with load_state().
+/// Where a loader stands: saved with a checkpoint, restored with load_state().
 struct DataLoaderState {
-  std::int64_t epoch = 0;
-  std::int64_t batches_served = 0;        // of the epoch
-  std::uint64_t augmentation_offset = 0;  // the augmentation generator's next block
+  std::int64_t epoch = 0;                 ///< the current epoch
+  std::int64_t batches_served = 0;        ///< of the epoch
+  std::uint64_t augmentation_offset = 0;  ///< the augmentation generator's next block
 };
 
+/// Batches of one CIFAR-10 split, epoch after epoch; see the top of this file.
 class DataLoader {
  public:
-  // Throws Error unless 1 <= batch_size <= dataset.size() and crop_padding >= 0.
-  // Starts at epoch 0.
+  /// Throws Error unless 1 <= batch_size <= dataset.size() and crop_padding >= 0.
+  /// Starts at epoch 0.
   DataLoader(Cifar10 dataset, const DataLoaderOptions& options);
 
+  /// The options it was made with.
   const DataLoaderOptions& options() const { return options_; }
+  /// The number of samples in the split.
   std::int64_t dataset_size() const { return dataset_.size(); }
-  // Batches per epoch: ceil(size / batch_size), or floor with drop_last.
+  /// Batches per epoch: ceil(size / batch_size), or floor with drop_last.
   std::int64_t num_batches() const { return num_batches_; }
 
+  /// The current epoch, from 0.
   std::int64_t epoch() const { return epoch_; }
-  // Moves to the start of epoch (0 <= epoch < 2^31) and computes its order.
+  /// Moves to the start of epoch (0 <= epoch < 2^31) and computes its order.
   void set_epoch(std::int64_t epoch);
-  // The current epoch's order: its i-th sample is dataset index permutation()[i]
-  // (the identity without shuffle).
+  /// The current epoch's order: its i-th sample is dataset index permutation()[i]
+  /// (the identity without shuffle).
   const std::vector<std::int64_t>& permutation() const { return permutation_; }
 
+  /// Where it stands now, for load_state().
   DataLoaderState state() const;
-  // Throws Error unless 0 <= batches_served <= num_batches().
+  /// Throws Error unless 0 <= batches_served <= num_batches().
   void load_state(const DataLoaderState& state);
 
-  // Range-for over the rest of the current epoch; see the top of this file.
+  /// Range-for over the rest of the current epoch; see the top of this file.
   class Iterator {
    public:
+    /// An iterator over loader's batches; begin() makes it after serving the first.
     explicit Iterator(DataLoader& loader) : loader_(&loader) {}
+    /// The batch served last.
     const Batch& operator*() const { return loader_->batch_; }
+    /// Serves the next batch.
     Iterator& operator++() {
       loader_->serve_next_batch();
       return *this;
     }
+    /// True once the epoch's last batch has been passed.
     bool operator==(std::default_sentinel_t) const { return loader_->epoch_finished_; }
 
    private:
     DataLoader* loader_;
   };
-  // Serves the next batch of the epoch. When the epoch was already complete, moves to
-  // the next epoch and serves nothing.
+  /// Serves the next batch of the epoch. When the epoch was already complete, moves to
+  /// the next epoch and serves nothing.
   Iterator begin();
+  /// The end of the epoch.
   std::default_sentinel_t end() const { return {}; }
 
  private:

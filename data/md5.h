@@ -1,8 +1,9 @@
-// MD5 (RFC 1321): the checksum the CIFAR-10 archive is published with.
-//
-// Not for security (MD5 is broken for that), only to tell a complete download
-// from a truncated or corrupt one. Written out here, in about a hundred lines,
-// so that verifying a download needs no tool beyond curl and tar.
+/// \file
+/// MD5 (RFC 1321): the checksum the CIFAR-10 archive is published with.
+///
+/// Not for security (MD5 is broken for that), only to tell a complete download
+/// from a truncated or corrupt one. Written out here, in about a hundred lines,
+/// so that verifying a download needs no tool beyond curl and tar.
 #pragma once
 
 #include <array>
@@ -13,11 +14,12 @@
 
 namespace minidl::data {
 
-// Incremental MD5: update() with the message in pieces of any size, then hex_digest().
+/// Incremental MD5: update() with the message in pieces of any size, then hex_digest().
 class Md5 {
  public:
+  /// Adds count bytes to the message.
   void update(const void* bytes, std::size_t count);
-  // The 32 lower-case hex digits of the digest. Ends the message: call once.
+  /// The 32 lower-case hex digits of the digest. Ends the message: call once.
   std::string hex_digest();
 
  private:
@@ -30,9 +32,9 @@ class Md5 {
   std::uint64_t message_bytes_ = 0;
 };
 
-// MD5 of a string, as 32 hex digits.
+/// MD5 of a string, as 32 hex digits.
 std::string md5_hex(std::string_view message);
-// MD5 of a file's contents, as 32 hex digits; throws Error naming the file when it cannot be read.
+/// MD5 of a file's contents, as 32 hex digits; throws Error naming the file when it cannot be read.
 std::string md5_hex_of_file(const std::string& path);
 
 }  // namespace minidl::data

@@ -1,9 +1,13 @@
 #include "data/process.h"
 
 #include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cstring>
+#include <optional>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,8 +34,9 @@ struct Pipe {
 
 // The child's stdout and stderr go into one pipe that the parent reads to its end
 // (the child closing it) before waiting for the child; reading first keeps a chatty
-// child from blocking on a full pipe.
-ProcessResult run_process(const std::vector<std::string>& argv) {
+// child from blocking on a full pipe. With a scheduled signal, the reads wait at
+// most until it is due (poll with a timeout).
+ProcessResult run_process(const std::vector<std::string>& argv, const ScheduledSignal& scheduled_signal) {
   if (argv.empty()) fail("run_process: no program given");
   const std::string& program = argv[0];
   Pipe pipe;
@@ -55,11 +60,33 @@ ProcessResult run_process(const std::vector<std::string>& argv) {
   ::close(pipe.write_end);
   pipe.write_end = -1;
   ProcessResult result;
+  using Clock = std::chrono::steady_clock;
+  bool signal_pending = scheduled_signal.signal != 0;
+  std::optional<Clock::time_point> signal_due;
+  auto schedule_when_ready = [&] {
+    if (signal_pending && !signal_due &&
+        (scheduled_signal.after_output.empty() || result.output.find(scheduled_signal.after_output) != std::string::npos))
+      signal_due = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(scheduled_signal.seconds));
+  };
+  schedule_when_ready();
   char buffer[4096];
   while (true) {
+    if (signal_due) {
+      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*signal_due - Clock::now());
+      pollfd readable{.fd = pipe.read_end, .events = POLLIN, .revents = 0};
+      const int ready = wait.count() > 0 ? ::poll(&readable, 1, static_cast<int>(wait.count())) : 0;
+      if (ready == 0) {  // due
+        ::kill(pid, scheduled_signal.signal);
+        signal_pending = false;
+        signal_due.reset();
+      }
+      if (ready <= 0) continue;  // sent, or poll was interrupted
+    }
     ssize_t count = ::read(pipe.read_end, buffer, sizeof buffer);
     if (count > 0) {
       result.output.append(buffer, static_cast<std::size_t>(count));
+      schedule_when_ready();
     } else if (count == 0 || errno != EINTR) {
       break;
     }

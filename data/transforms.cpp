@@ -16,6 +16,7 @@ void normalize_image(const std::uint8_t* image, int height, int width, const Nor
   for (int c = 0; c < kChannels; ++c) {
     const float mean = normalize.mean[c], stddev = normalize.stddev[c];
     for (int p = 0; p < pixels; ++p) {
+      // doc:data-normalize
       output[c * pixels + p] = (static_cast<float>(image[c * pixels + p]) / 255.0f - mean) / stddev;
     }
   }

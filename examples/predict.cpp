@@ -82,7 +82,12 @@ int run(int argc, char** argv) {
   const bool batch_norm = file.tensors.count("bn1.weight") == 1;
   Generator unused(0);
   auto net = nn::make_study_net(batch_norm, unused);
-  net->load_state_dict(file.tensors);
+  try {
+    net->load_state_dict(file.tensors);
+  } catch (const Error& error) {
+    fail("{} is not a model of the study's {} network: {}", model_path, batch_norm ? "batch-norm" : "plain",
+         error.what());
+  }
   net->eval();
 
   data::Cifar10 test = data::load_cifar10(
@@ -124,10 +129,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "predict: %s\n", error.what());
-    return 1;
-  }
+  return run_main("predict", [&] { return run(argc, argv); });
 }

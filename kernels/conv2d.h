@@ -1,34 +1,37 @@
-// conv2d: 2-D convolution (cross-correlation, as torch.nn.Conv2d), forward and backward.
-//
-//   input  (N, C_in, H, W)        weight (C_out, C_in, KH, KW)      bias (C_out) or undefined
-//   output (N, C_out, OH, OW)     OH = (H + 2*padding - KH) / stride + 1, likewise OW
-//
-//   output[n, co, oh, ow] = bias[co]
-//       + sum_{ci, kh, kw} input[n, ci, oh*stride - padding + kh, ow*stride - padding + kw] * weight[co, ci, kh, kw]
-// (input outside the image reads as 0: zero padding).
-//
-// Tensors are f32 (or f64 on the CPU), all on one device. Outputs are
-// preallocated by the caller; gradients of the input are overwritten, gradients
-// of parameters are accumulated (+=), as PyTorch's .grad is.
+/// \file
+/// conv2d: 2-D convolution (cross-correlation, as torch.nn.Conv2d), forward and backward.
+///
+///   input  (N, C_in, H, W)        weight (C_out, C_in, KH, KW)      bias (C_out) or undefined
+///   output (N, C_out, OH, OW)     OH = (H + 2*padding - KH) / stride + 1, likewise OW
+///
+///   output[n, co, oh, ow] = bias[co]
+///       + sum_{ci, kh, kw} input[n, ci, oh*stride - padding + kh, ow*stride - padding + kw] * weight[co, ci, kh, kw]
+/// (input outside the image reads as 0: zero padding).
+///
+/// Tensors are f32 (or f64 on the CPU), all on one device. Outputs are
+/// preallocated by the caller; gradients of the input are overwritten, gradients
+/// of parameters are accumulated (+=), as PyTorch's .grad is.
 #pragma once
 
 #include "core/tensor.h"
 
 namespace minidl::ops {
 
+/// The convolution's stride and zero padding, the same along H and W.
 struct Conv2dParams {
-  int stride = 1;
-  int padding = 0;
+  int stride = 1;   ///< step between windows
+  int padding = 0;  ///< zeros added on every side of the image
 };
 
-// Shape of the output for these input and weight shapes; throws Error on a mismatch.
+/// Shape of the output for these input and weight shapes; throws Error on a mismatch.
 Shape conv2d_output_shape(const Shape& input, const Shape& weight, Conv2dParams params);
 
+/// output = the convolution above; output has conv2d_output_shape() and is overwritten.
 void conv2d_forward(const Tensor& input, const Tensor& weight, const Tensor& bias, Tensor& output,
                     Conv2dParams params);
 
-// grad_input = d loss / d input (skipped when grad_input is undefined);
-// grad_weight += d loss / d weight; grad_bias += d loss / d bias (skipped when undefined).
+/// grad_input = d loss / d input (skipped when grad_input is undefined);
+/// grad_weight += d loss / d weight; grad_bias += d loss / d bias (skipped when undefined).
 void conv2d_backward(const Tensor& grad_output, const Tensor& input, const Tensor& weight, Tensor& grad_input,
                      Tensor& grad_weight, Tensor& grad_bias, Conv2dParams params);
 

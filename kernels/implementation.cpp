@@ -2,6 +2,7 @@
 
 #include <array>
 #include <atomic>
+#include <cstdlib>
 
 #include "core/error.h"
 
@@ -49,6 +50,11 @@ std::span<const Implementation> cuda_choices(Op op) {
 // The current choice, [op][device]: 0 for the default, else 1 + the Implementation's value.
 // Zero-initialized before any code runs; set from any thread.
 std::array<std::array<std::atomic<int>, 2>, kOps.size()> g_choice;
+
+// The deterministic mode: 0 or 1 once set_deterministic has chosen; until then
+// kDeterministicFromEnvironment, and MINIDL_DETERMINISTIC decides.
+constexpr int kDeterministicFromEnvironment = -1;
+std::atomic<int> g_deterministic{kDeterministicFromEnvironment};
 
 int device_slot(DeviceType device) { return device == DeviceType::CPU ? 0 : 1; }
 
@@ -135,6 +141,18 @@ void set_implementation(Op op, DeviceType device, Implementation implementation)
 void reset_implementations() {
   for (auto& per_device : g_choice)
     for (std::atomic<int>& choice : per_device) choice.store(0);
+  g_deterministic.store(kDeterministicFromEnvironment);
+}
+
+void set_deterministic(bool on) { g_deterministic.store(on ? 1 : 0); }
+
+bool deterministic() {
+  int chosen = g_deterministic.load(std::memory_order_relaxed);
+  if (chosen != kDeterministicFromEnvironment) return chosen == 1;
+  const char* text = std::getenv("MINIDL_DETERMINISTIC");
+  if (text == nullptr || std::string_view(text) == "0") return false;
+  if (std::string_view(text) == "1") return true;
+  fail("MINIDL_DETERMINISTIC must be 0 or 1, got '{}'", text);
 }
 
 std::string implementations_summary(DeviceType device) {

@@ -1,28 +1,32 @@
-// max_pool2d: maximum over kernel_size x kernel_size windows (no padding), as torch.nn.MaxPool2d.
-//
-//   input (N, C, H, W) -> output (N, C, OH, OW), OH = (H - kernel_size) / stride + 1, likewise OW
-//   output[n, c, oh, ow] = max_{kh, kw} input[n, c, oh*stride + kh, ow*stride + kw]
-//   indices[n, c, oh, ow] = h * W + w of that maximum within its (H, W) plane (i32),
-//                           the first one in row-major window order on ties; NaN wins.
-// Backward routes each output gradient to the input element it came from:
-//   grad_input[n, c, indices[n, c, oh, ow]] += grad_output[n, c, oh, ow], grad_input zero elsewhere.
+/// \file
+/// max_pool2d: maximum over kernel_size x kernel_size windows (no padding), as torch.nn.MaxPool2d.
+///
+///   input (N, C, H, W) -> output (N, C, OH, OW), OH = (H - kernel_size) / stride + 1, likewise OW
+///   output[n, c, oh, ow] = max_{kh, kw} input[n, c, oh*stride + kh, ow*stride + kw]
+///   indices[n, c, oh, ow] = h * W + w of that maximum within its (H, W) plane (i32),
+///                           the first one in row-major window order on ties; NaN wins.
+/// Backward routes each output gradient to the input element it came from:
+///   grad_input[n, c, indices[n, c, oh, ow]] += grad_output[n, c, oh, ow], grad_input zero elsewhere.
 #pragma once
 
 #include "core/tensor.h"
 
 namespace minidl::ops {
 
+/// The pooling window's size and step, the same along H and W.
 struct MaxPool2dParams {
-  int kernel_size = 2;
-  int stride = 2;
+  int kernel_size = 2;  ///< the window is kernel_size x kernel_size
+  int stride = 2;       ///< step between windows
 };
 
+/// Shape of the output for this input shape; throws Error unless the input has 4
+/// dimensions, kernel_size and stride are at least 1 and the window fits.
 Shape max_pool2d_output_shape(const Shape& input, MaxPool2dParams params);
 
-// output and indices (i32) have the output shape.
+/// output and indices (i32) have the output shape.
 void max_pool2d_forward(const Tensor& input, Tensor& output, Tensor& indices, MaxPool2dParams params);
 
-// grad_input (the input's shape) is overwritten.
+/// grad_input (the input's shape) is overwritten.
 void max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, Tensor& grad_input,
                          MaxPool2dParams params);
 

@@ -1,6 +1,7 @@
-// Every op of minidl at the Tensor level. Each op validates its tensors (shape,
-// dtype, device) and dispatches to an implementation: the CPU reference
-// (kernels/cpu/), or the CUDA kernels (kernels/cuda/) for CUDA tensors.
+/// \file
+/// Every op of minidl at the Tensor level. Each op validates its tensors (shape,
+/// dtype, device) and dispatches to an implementation: the CPU reference
+/// (kernels/cpu/), or the CUDA kernels (kernels/cuda/) for CUDA tensors.
 #pragma once
 
 #include "kernels/batch_norm2d.h"

@@ -22,8 +22,14 @@ void check_sgd_params(const SgdParams& params) {
          params.momentum, params.dampening);
 }
 
+void check_skip_update(const Tensor& skip_update, Device device) {
+  check_device(skip_update, device, "sgd", "skip_update");
+  check_dtype(skip_update, DType::i64, "sgd", "skip_update");
+  if (skip_update.numel() != 1) fail("sgd: skip_update must have one element, got shape {}", skip_update.shape().str());
+}
+
 void sgd_update(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, const SgdParams& params,
-                bool first_step) {
+                bool first_step, const Tensor& skip_update) {
   const char* op = "sgd";
   check_sgd_params(params);
 
@@ -32,6 +38,7 @@ void sgd_update(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, cons
   check_shape(grad, param.shape(), op, "grad");
   const bool uses_momentum = params.momentum != 0.0;
   if (uses_momentum) check_shape(momentum_buffer, param.shape(), op, "momentum_buffer");
+  if (skip_update.defined()) check_skip_update(skip_update, device);
 
   if (device.is_cuda()) {
 #if defined(MINIDL_WITH_CUDA)
@@ -41,11 +48,16 @@ void sgd_update(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, cons
     cuda::SgdHyperparameters hyperparameters{static_cast<float>(params.lr), static_cast<float>(params.momentum),
                                              static_cast<float>(params.dampening),
                                              static_cast<float>(params.weight_decay), params.nesterov};
-    cuda::sgd_update(tensor, hyperparameters, first_step);
+    cuda::sgd_update(tensor, hyperparameters, first_step,
+                     skip_update.defined() ? skip_update.data<std::int64_t>() : nullptr);
     return;
 #else
     no_cuda_implementation(op);
 #endif
+  }
+  if (skip_update.defined() && skip_update.data<std::int64_t>()[0] != 0) {
+    if (first_step && uses_momentum) momentum_buffer.zero_();
+    return;
   }
   // The CPU reference, run in the tensors' dtype T.
   auto run_cpu = [&]<typename T>(T) {

@@ -45,7 +45,7 @@ struct SGD::CudaTable {
 };
 #endif
 
-bool SGD::step_fused_on_cuda() {
+bool SGD::step_fused_on_cuda([[maybe_unused]] const Tensor& skip_update) {
 #if defined(MINIDL_WITH_CUDA)
   const bool uses_momentum = options_.momentum != 0.0;
   std::size_t with_buffer = 0;
@@ -63,6 +63,7 @@ bool SGD::step_fused_on_cuda() {
   ops::SgdParams params{options_.lr, options_.momentum, options_.dampening, options_.weight_decay,
                         options_.nesterov};
   ops::check_sgd_params(params);
+  if (skip_update.defined()) ops::check_skip_update(skip_update, parameters_[0]->value.device());
   std::vector<Tensor> buffers = momentum_buffers_;
   std::vector<cuda::SgdTensor> tensors;
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
@@ -79,7 +80,8 @@ bool SGD::step_fused_on_cuda() {
   cuda::SgdHyperparameters hyperparameters{static_cast<float>(params.lr), static_cast<float>(params.momentum),
                                            static_cast<float>(params.dampening),
                                            static_cast<float>(params.weight_decay), params.nesterov};
-  cuda::sgd_update(cuda_table_->table, hyperparameters, first_step);
+  cuda::sgd_update(cuda_table_->table, hyperparameters, first_step,
+                   skip_update.defined() ? skip_update.data<std::int64_t>() : nullptr);
   momentum_buffers_ = std::move(buffers);  // new buffers are kept only once the update has filled them
   return true;
 #else
@@ -89,8 +91,8 @@ bool SGD::step_fused_on_cuda() {
 
 // One launch for all parameters where step_fused_on_cuda can, else one
 // sgd_update per parameter, with the same per-parameter rule and first-step test.
-void SGD::step() {
-  if (step_fused_on_cuda()) {
+void SGD::step(const Tensor& skip_update) {
+  if (step_fused_on_cuda(skip_update)) {
     ++step_count_;
     return;
   }
@@ -103,7 +105,7 @@ void SGD::step() {
     // PyTorch creates the buffer on the first step that uses momentum and sets it to d.
     bool first_step = options_.momentum != 0.0 && !buffer.defined();
     if (first_step) buffer = Tensor::empty(parameter.value.shape(), parameter.value.dtype(), parameter.value.device());
-    ops::sgd_update(parameter.value, parameter.grad, buffer, params, first_step);
+    ops::sgd_update(parameter.value, parameter.grad, buffer, params, first_step, skip_update);
     momentum_buffers_[i] = buffer;  // a new buffer is kept only once the update has filled it
   }
   ++step_count_;

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -27,6 +28,17 @@ inline Tensor random_tensor(const Shape& shape, Generator& generator, DType dtyp
   Tensor t = Tensor::empty(shape, dtype);
   t.uniform_(low, high, generator);
   return t;
+}
+
+// Uniform values in [-1.05, -0.05) and [0.05, 1.05) (f32 or f64): at least 0.05 away
+// from a kink at 0 (ReLU, LeakyReLU), so no finite-difference step (1e-6) crosses it.
+inline Tensor away_from_zero(const Shape& shape, Generator& generator, DType dtype = DType::f64) {
+  Tensor t = random_tensor(shape, generator, DType::f64);
+  double* values = t.data<double>();
+  for (std::int64_t i = 0; i < t.numel(); ++i) values[i] += values[i] < 0.0 ? -0.05 : 0.05;
+  if (dtype == DType::f64) return t;
+  std::vector<double> doubles = t.to_vector<double>();
+  return Tensor::from_vector(shape, std::vector<float>(doubles.begin(), doubles.end()));
 }
 
 // sum_i a[i] * b[i], in double, for f32 or f64 host tensors of the same numel.

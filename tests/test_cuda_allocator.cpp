@@ -146,3 +146,15 @@ TEST_CASE("after warm-up a repeated step of cuda tensors calls cudaMalloc no mor
   cuda::empty_cache();
   REQUIRE(cuda::allocator_stats().reserved_bytes == cuda::allocator_stats().allocated_bytes);
 }
+
+TEST_CASE("resetting the peak counts starts them again from the bytes in use now") {
+  CountingDevice device;
+  CachingAllocator allocator = allocator_on(device);
+  void* big = allocator.allocate(8192);
+  allocator.deallocate(big);  // cached: still reserved
+  void* small = allocator.allocate(1024);
+  allocator.reset_peak_stats();
+  REQUIRE(allocator.stats().peak_allocated_bytes == 1024);
+  REQUIRE(allocator.stats().peak_reserved_bytes == 8192 + 1024);
+  allocator.deallocate(small);
+}

@@ -170,7 +170,7 @@ TEST_CASE("cuda sgd updates all parameters in one launch as the CPU reference do
                                              static_cast<float>(params.dampening),
                                              static_cast<float>(params.weight_decay), params.nesterov};
     for (bool first_step : {true, false}) {
-      cuda::sgd_update(table, hyperparameters, first_step);
+      cuda::sgd_update(table, hyperparameters, first_step, /*skip_update=*/nullptr);
       for (std::size_t p = 0; p < sizes.size(); ++p)
         cpu::sgd_update(param[p].data<float>(), grad[p].data<float>(), buffer[p].data<float>(), sizes[p], params,
                         first_step);

@@ -26,17 +26,6 @@ Tensor relu_backward(const Tensor& grad_output, const Tensor& output) {
   return grad_input;
 }
 
-// Uniform values in [-1.05, -0.05) and [0.05, 1.05): at least 0.05 away from the kink
-// at 0, so no finite-difference step (1e-6) crosses it.
-Tensor away_from_zero(const Shape& shape, Generator& generator, DType dtype = DType::f64) {
-  Tensor t = random_tensor(shape, generator, DType::f64);
-  double* values = t.data<double>();
-  for (std::int64_t i = 0; i < t.numel(); ++i) values[i] += values[i] < 0.0 ? -0.05 : 0.05;
-  if (dtype == DType::f64) return t;
-  std::vector<double> doubles = t.to_vector<double>();
-  return Tensor::from_vector(shape, std::vector<float>(doubles.begin(), doubles.end()));
-}
-
 // Random shapes for the gradient and precision checks.
 const Shape kShapes[] = {{7}, {2, 3, 5}, {1, 4, 3, 3}, {3, 2, 5, 4}};
 

@@ -253,6 +253,15 @@ TEST_CASE("loading rejects a header that is not a json object of objects") {
                         "tensor \"a\" has no \"dtype\"");
 }
 
+// Found by fuzz/fuzz_safetensors: nlohmann-json reports such a number as out_of_range,
+// not as a parse_error, and the reader let that exception escape.
+TEST_CASE("loading rejects a number too large for a double as invalid json") {
+  TemporaryDirectory dir;
+  REQUIRE_THROWS_MINIDL(load_safetensors(write_handmade(dir, R"({"a": 1e400})", 0)),
+                        "the header is not valid JSON: [json.exception.out_of_range.406] number overflow parsing "
+                        "'1e400'");
+}
+
 TEST_CASE("loading rejects an unsupported dtype and an unsupported shape") {
   TemporaryDirectory dir;
   REQUIRE_THROWS_MINIDL(

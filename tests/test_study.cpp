@@ -10,47 +10,24 @@
 #include "core/safetensors.h"
 #include "data/process.h"
 #include "data_test_files.h"
+#include "separable_cifar10.h"
 #include "report.h"
 #include "study.h"
 #include "test_support.h"
+#include "training.h"
+#include "layers/activation.h"
+#include "layers/batch_norm2d.h"
+#include "layers/conv2d.h"
+#include "layers/linear.h"
+#include "core/cuda_runtime.h"
+#if defined(MINIDL_CUDA_EMULATOR)
+#include "kernels/emulator/emulator.h"
+#endif
 
 using namespace minidl;
 using namespace minidl::testing;
 
 namespace {
-
-constexpr std::int64_t kRecordsPerFile = 200;  // 1,000 training and 200 test images
-
-// Label index % 10; the square of class c sits at block (c % 4, c / 4) of a 4x4
-// grid of 8x8 blocks, in channel c % 3, with values 192..255; the rest is noise in 0..63.
-std::vector<std::uint8_t> separable_records(std::int64_t first, std::int64_t count, std::uint64_t seed) {
-  Generator generator(seed);
-  std::vector<std::uint8_t> bytes;
-  for (std::int64_t index = first; index < first + count; ++index) {
-    const int label = static_cast<int>(index % 10);
-    bytes.push_back(static_cast<std::uint8_t>(label));
-    for (int c = 0; c < 3; ++c)
-      for (int y = 0; y < 32; ++y)
-        for (int x = 0; x < 32; ++x) {
-          const bool square = c == label % 3 && y / 8 == label / 4 && x / 8 == label % 4;
-          const auto noise = static_cast<std::uint8_t>(generator.next_below(64));
-          bytes.push_back(square ? static_cast<std::uint8_t>(192 + noise) : noise);
-        }
-  }
-  return bytes;
-}
-
-void write_separable_cifar10(const std::filesystem::path& dir) {
-  std::filesystem::create_directories(dir);
-  std::uint64_t seed = 100;
-  for (data::Split split : {data::Split::train, data::Split::test}) {
-    std::int64_t first = 0;
-    for (const std::string& name : data::cifar10_file_names(split)) {
-      write_bytes(dir / name, separable_records(first, kRecordsPerFile, seed++));
-      first += kRecordsPerFile;
-    }
-  }
-}
 
 std::string read_text(const std::filesystem::path& path) {
   std::ifstream file(path);
@@ -121,6 +98,9 @@ TEST_CASE("the study's flags are parsed and bad ones are named") {
   REQUIRE(args.implementations.size() == 1);
   REQUIRE(parse({}).runs.size() == 5);
   REQUIRE(parse({"--help"}).help);
+  REQUIRE(parse({"--deterministic"}).deterministic);
+  REQUIRE(parse({"--resume"}).options.resume);
+  REQUIRE(parse({"--on-divergence", "skip"}).options.on_divergence == optim::DivergencePolicy::skip_bad_steps);
 
   REQUIRE_THROWS_MINIDL(parse({"--batch-size", "0"}), "--batch-size: 0 is out of range (1 to 1000000000)");
   REQUIRE_THROWS_MINIDL(parse({"--epochs", "0"}), "--epochs: 0 is out of range");
@@ -135,6 +115,7 @@ TEST_CASE("the study's flags are parsed and bad ones are named") {
   REQUIRE_THROWS_MINIDL(parse({"extra"}), "unexpected argument 'extra'");
   REQUIRE_THROWS_MINIDL(parse({"--implementation", "conv2d"}), "expected OP=IMPL");
   REQUIRE_THROWS_MINIDL(parse({"--threads", "0"}), "--threads: 0 is out of range");
+  REQUIRE_THROWS_MINIDL(parse({"--on-divergence", "ignore"}), "--on-divergence: expected stop or skip, got 'ignore'");
 }
 
 TEST_CASE("the study binary writes its results report and plots") {
@@ -214,5 +195,49 @@ TEST_CASE("a study run on cuda trains and tests on the device") {
     CHECK(result.test.accuracy() >= 90.0);
     // The model saved from the device loads on the CPU.
     REQUIRE(load_safetensors(result.model_path).tensors.at("conv1.weight").device().is_cpu());
+  }
+}
+
+TEST_CASE("on cuda a study training step after warm-up allocates nothing and never makes the host wait") {
+  if (skip_unless_cuda()) return;
+  // The study's step on the study's layers, at a size the emulator runs in a moment:
+  // conv 3->4 (+ BatchNorm) -> ReLU -> max-pool -> flatten -> linear 16->10, 4x4 images.
+  for (bool batch_norm : {false, true}) {
+    INFO("batch norm " << batch_norm);
+    Generator generator(1);
+    nn::Sequential net;
+    net.add("conv1", std::make_shared<nn::Conv2d>(nn::Conv2dOptions{3, 4, 3, 1, 1}, generator));
+    if (batch_norm) net.add("bn1", std::make_shared<nn::BatchNorm2d>(4));
+    net.add("relu1", std::make_shared<nn::ReLU>());
+    net.add("pool1", std::make_shared<nn::MaxPool2d>(2, 2));
+    net.add("flatten", std::make_shared<nn::Flatten>());
+    net.add("out", std::make_shared<nn::Linear>(16, 10, generator));
+    net.to(Device::cuda());
+    nn::CrossEntropyLoss criterion;
+    optim::SGD optimizer(net.parameters(), {.lr = 0.1});
+    optim::DivergenceGuard guard(net.parameters(), Device::cuda());
+    study::DeviceSums sums({}, Device::cuda());
+    data::Batch batch{.images = Tensor::full({2, 3, 4, 4}, 0.5, DType::f32, Device::cuda()),
+                      .labels = Tensor::from_vector<std::int32_t>({2}, {3, 7}, Device::cuda())};
+    auto step = [&] { study::train_step(net, criterion, optimizer, guard, batch, sums); };
+    step();  // sizes every layer's buffers, the optimizer's and the guard's device tables
+    step();
+#if defined(MINIDL_CUDA_EMULATOR)
+    emulator::Counters before = emulator::counters();
+#endif
+    const cuda::AllocatorStats allocator_before = cuda::allocator_stats();
+    step();
+    const cuda::AllocatorStats allocator_after = cuda::allocator_stats();
+#if defined(MINIDL_CUDA_EMULATOR)
+    emulator::Counters used = emulator::counters() - before;
+    REQUIRE(used.host_synchronizations == 0);
+    REQUIRE(used.device_allocations == 0);
+    REQUIRE(used.launches > 0);
+#endif
+    REQUIRE(allocator_after.device_allocations == allocator_before.device_allocations);
+    study::PassResult result;
+    sums.read_into(result);
+    REQUIRE(result.correct <= 6);
+    REQUIRE(std::isfinite(result.total_loss));
   }
 }

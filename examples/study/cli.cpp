@@ -34,7 +34,16 @@ options
   --output-dir DIR         where results go (default study-results)
   --implementation OP=IMPL an op's implementation on the device, e.g. conv2d=reference (repeatable)
   --records-per-file N     records in each data file (default 10000; for small test sets)
+  --resume                 go on from each run's checkpoint (output dir/checkpoints/RUN.safetensors),
+                           written at every epoch's end and on SIGINT or SIGTERM
+  --deterministic          CUDA results are the same bits in every run (cuDNN: deterministic
+                           algorithms only; also MINIDL_DETERMINISTIC=1)
+  --on-divergence stop|skip  when the loss or a gradient turns NaN or Inf: stop the run and name
+                           the step (default), or skip such steps and go on
   --help                   this text
+
+SIGINT (Ctrl-C) or SIGTERM: the run in progress finishes its step, saves its checkpoint
+and the study exits with status 0; a second signal ends it at once.
 )";
 
 namespace {
@@ -95,6 +104,14 @@ StudyArgs parse_study_args(int argc, const char* const* argv) {
       args.download = true;
       continue;
     }
+    if (arg == "--deterministic") {
+      args.deterministic = true;
+      continue;
+    }
+    if (arg == "--resume") {
+      args.options.resume = true;
+      continue;
+    }
     // Every other flag takes a value: "--flag value" or "--flag=value".
     std::string_view flag = arg, value;
     if (std::size_t equals = arg.find('='); equals != std::string_view::npos && arg.starts_with("--")) {
@@ -128,6 +145,13 @@ StudyArgs parse_study_args(int argc, const char* const* argv) {
       args.options.output_dir = std::string(value);
     } else if (flag == "--records-per-file") {
       args.records_per_file = parse_integer(flag, value, 1, 10'000);
+    } else if (flag == "--on-divergence") {
+      if (value == "stop")
+        args.options.on_divergence = optim::DivergencePolicy::stop;
+      else if (value == "skip")
+        args.options.on_divergence = optim::DivergencePolicy::skip_bad_steps;
+      else
+        fail("--on-divergence: expected stop or skip, got '{}'", value);
     } else if (flag == "--implementation") {
       implementation_texts.emplace_back(value);
     } else {

@@ -18,6 +18,7 @@ struct StudyArgs {
   std::vector<std::string> runs;  // names, in the study's order
   std::optional<std::string> data_dir;
   bool download = false;
+  bool deterministic = false;  // ops::set_deterministic (kernels/implementation.h)
   std::int64_t records_per_file = 10'000;
   int threads = 0;  // 0: the default of core/parallel.h
   std::vector<std::pair<ops::Op, ops::Implementation>> implementations;  // on options.device

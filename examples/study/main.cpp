@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include <csignal>
+#include <signal.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -27,6 +29,24 @@ using namespace minidl;
 using namespace minidl::study;
 
 namespace {
+
+// SIGINT and SIGTERM ask the study to stop after the step in progress; the handler
+// only records the signal (all a handler may safely do) and gives the signal its
+// default action back, so a second one ends the program at once.
+volatile std::sig_atomic_t stop_signal = 0;
+
+extern "C" void request_stop(int signal) { stop_signal = signal; }
+
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = request_stop;
+  action.sa_flags = SA_RESETHAND | SA_RESTART;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+}
+
+const char* signal_name(int signal) { return signal == SIGINT ? "SIGINT" : "SIGTERM"; }
 
 // "AMD EPYC" from /proc/cpuinfo, or "unknown CPU".
 std::string cpu_model() {
@@ -57,10 +77,12 @@ int run(int argc, char** argv) {
     return 0;
   }
   StudyOptions& options = args.options;
+  options.stop_requested = [] { return stop_signal != 0; };
   if (options.device.is_cuda()) require_cuda("--device cuda");
   if (args.threads > 0) set_num_threads(args.threads);
   for (const auto& [op, implementation] : args.implementations)
     ops::set_implementation(op, options.device.type, implementation);
+  if (args.deterministic) ops::set_deterministic(true);
 
   const std::string data_dir = data::find_cifar10(
       {.data_dir = args.data_dir, .allow_download = args.download, .records_per_file = args.records_per_file});
@@ -79,7 +101,8 @@ int run(int argc, char** argv) {
   StudyContext context{.machine = fmt::format("{}, {} hardware threads", cpu_model(),
                                               std::thread::hardware_concurrency()),
                        .device = device_description(options.device),
-                       .implementations = ops::implementations_summary(options.device.type),
+                       .implementations = ops::implementations_summary(options.device.type) +
+                                          (ops::deterministic() ? " (deterministic)" : ""),
                        .data = fmt::format("{} ({} training, {} test images)", data_dir, train.size(), test.size()),
                        .date = utc_now(),
                        .seed = options.seed,
@@ -104,8 +127,21 @@ int run(int argc, char** argv) {
   std::vector<RunResult> results;
   for (const std::string& name : args.runs) {
     const RunSpec& spec = find_run(name);
+    if (stop_signal != 0) {
+      fmt::print("\nstudy: stopped by {} before run {}; `--resume` with the same flags goes on\n",
+                 signal_name(stop_signal), name);
+      return 0;
+    }
     fmt::print("\n== {}: {} ==\n", spec.name, spec.description);
-    results.push_back(run_study(spec, train, test, options, output));
+    RunResult result = run_study(spec, train, test, options, output);
+    if (result.interrupted) {
+      fmt::print("\nstudy: stopped by {} in run {} at epoch {} after step {}: its training state is in {}; "
+                 "`--resume` with the same flags goes on from there\n",
+                 signal_name(stop_signal), name, result.interrupted->epoch, result.interrupted->steps_done,
+                 result.interrupted->checkpoint_path);
+      return 0;
+    }
+    results.push_back(result);
     fmt::print("   ({:.0f} s)\n", results.back().seconds);
     // Results are written as they come, so an interrupted study keeps its finished runs.
     write_results_csv(dir + "/results.csv", results);
@@ -126,10 +162,6 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "study: %s\n", error.what());
-    return 1;
-  }
+  install_stop_handlers();
+  return run_main("study", [&] { return run(argc, argv); });
 }

@@ -7,9 +7,12 @@
 
 #include <fmt/format.h>
 
+#include "checkpoint.h"
+#include "training.h"
 #include "core/error.h"
 #include "core/safetensors.h"
 #include "data/data_loader.h"
+#include "kernels/step_metrics.h"
 #include "layers/cross_entropy_loss.h"
 #include "layers/networks.h"
 #include "optim/scheduler.h"
@@ -23,20 +26,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// The weights come from Philox stream `seed`, the data order from a stream no
-// other seed's weights use.
-std::uint64_t data_order_seed(std::uint64_t seed) { return seed + (std::uint64_t{1} << 32); }
-
-data::DataLoader make_loader(const data::Cifar10& split, const RunSpec& spec, bool shuffle, std::uint64_t seed,
-                             Device device) {
-  return data::DataLoader(split, {.batch_size = spec.batch_size,
-                                  .shuffle = shuffle,
-                                  .drop_last = false,
-                                  .seed = data_order_seed(seed),
-                                  .normalize = spec.normalize ? data::kCifar10Normalize : data::kNoNormalize,
-                                  .device = device});
 }
 
 // Redraws "  epoch 3 [#######.......] 2400/5000 batches  1234 images/s" at most
@@ -71,27 +60,55 @@ class ProgressBar {
   double last_draw_ = -1.0;
 };
 
-// One training epoch: the study's inner loop.
-// doc:study-training-step
-PassResult train_epoch(nn::Sequential& net, nn::CrossEntropyLoss& criterion, optim::SGD& optimizer,
-                       data::DataLoader& loader, ProgressBar& progress) {
-  PassResult result;
+// The steps the divergence guard counted in these epochs.
+std::int64_t skipped_steps(const std::vector<EpochResult>& epochs) {
+  std::int64_t total = 0;
+  for (const EpochResult& epoch : epochs) total += epoch.skipped_steps;
+  return total;
+}
+
+// Stops the run, naming where, when the guard has seen a NaN or Inf under the stop
+// policy. epoch_first_step: the optimizer's step count at the epoch's first step.
+void stop_if_diverged(const Training& training, const RunSpec& spec, const StudyOptions& options, int epoch,
+                      std::int64_t epoch_first_step) {
+  if (options.on_divergence != optim::DivergencePolicy::stop) return;
+  optim::DivergenceReport report = training.guard.poll();
+  if (!report.first_bad_step) return;
+  fail("run {} diverged at epoch {}, step {} (of {} steps per epoch, counted from 0): the loss or a gradient "
+       "became NaN or Inf, and the weights were kept from before that step. Lower --lr, or pass "
+       "--on-divergence skip to skip such steps and go on",
+       spec.name, epoch, *report.first_bad_step - epoch_first_step, training.loader.num_batches());
+}
+
+// One training epoch: the study's inner loop, from where the loader stands (the
+// epoch's start, or mid-epoch after a resume) to the epoch's end, adding to
+// `metrics`. Returns false when stop_requested() ended it early, after a whole step.
+// doc:study-epoch
+bool train_epoch(Training& training, const RunSpec& spec, const StudyOptions& options, int epoch,
+                 PassResult& metrics, ProgressBar& progress) {
   const Clock::time_point start = Clock::now();
+  nn::Sequential& net = *training.net;
+  optim::SGD& optimizer = training.optimizer;
+  std::int64_t batches_done = training.loader.state().batches_served;
+  const std::int64_t epoch_first_step = optimizer.step_count() - batches_done;
+  DeviceSums sums(metrics, options.device);
+  bool stopped = false;
   net.train();
-  std::int64_t batches_done = 0;
-  for (const data::Batch& batch : loader) {
-    optimizer.zero_grad();
-    Tensor logits = net.forward(batch.images);
-    Tensor loss = criterion.forward(logits, batch.labels);
-    net.backward(criterion.backward());
-    optimizer.step();
-    result.total_loss += loss.item<float>();
-    result.correct += criterion.num_correct().item<std::int32_t>();
-    result.total += batch.labels.numel();
-    progress.update(++batches_done, result.total);
+  for (const data::Batch& batch : training.loader) {
+    train_step(*training.net, training.criterion, training.optimizer, training.guard, batch, sums);
+    metrics.total += batch.labels.numel();
+    progress.update(++batches_done, metrics.total);
+    if (batches_done % options.divergence_poll_steps == 0)
+      stop_if_diverged(training, spec, options, epoch, epoch_first_step);
+    if (options.stop_requested && options.stop_requested()) {
+      stopped = true;
+      break;
+    }
   }
-  result.seconds = seconds_since(start);
-  return result;
+  sums.read_into(metrics);
+  metrics.seconds += seconds_since(start);
+  stop_if_diverged(training, spec, options, epoch, epoch_first_step);
+  return !stopped;
 }
 
 // One pass over a split without gradients, in the network's current mode.
@@ -100,12 +117,13 @@ PassResult evaluate(nn::Sequential& net, data::DataLoader& loader) {
   nn::CrossEntropyLoss criterion;
   PassResult result;
   const Clock::time_point start = Clock::now();
+  DeviceSums sums(result, loader.options().device);
   for (const data::Batch& batch : loader) {
     Tensor loss = criterion.forward(net.forward(batch.images), batch.labels);
-    result.total_loss += loss.item<float>();
-    result.correct += criterion.num_correct().item<std::int32_t>();
+    sums.add(loss, criterion.num_correct());
     result.total += batch.labels.numel();
   }
+  sums.read_into(result);
   result.seconds = seconds_since(start);
   return result;
 }
@@ -142,6 +160,10 @@ std::string test_line(const PassResult& test) {
                      test.total_loss);
 }
 
+std::string checkpoint_path(const StudyOptions& options, const std::string& run) {
+  return (std::filesystem::path(options.output_dir) / "checkpoints" / (run + ".safetensors")).string();
+}
+
 RunResult run_study(const RunSpec& run, const data::Cifar10& train, const data::Cifar10& test,
                     const StudyOptions& options, const Output& output) {
   const Clock::time_point start = Clock::now();
@@ -151,26 +173,49 @@ RunResult run_study(const RunSpec& run, const data::Cifar10& train, const data::
   if (options.batch_size) result.spec.batch_size = *options.batch_size;
   if (options.lr) result.spec.lr = *options.lr;
   const RunSpec& spec = result.spec;
+  auto finish_timing = [&] {
+    result.seconds = seconds_since(start);
+    result.cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
+  };
 
-  // net = Net(); criterion = nn.CrossEntropyLoss(); optimizer = optim.SGD(net.parameters(), lr)
-  Generator generator(options.seed);
-  std::unique_ptr<nn::Sequential> net = nn::make_study_net(spec.batch_norm, generator);
-  net->to(options.device);
-  nn::CrossEntropyLoss criterion;
-  optim::SGD optimizer(net->parameters(), {.lr = spec.lr});
-  std::unique_ptr<optim::ExponentialLR> scheduler;
-  if (spec.lr_gamma != 1.0) scheduler = std::make_unique<optim::ExponentialLR>(optimizer, spec.lr_gamma);
-  data::DataLoader train_loader = make_loader(train, spec, spec.shuffle, options.seed, options.device);
-
-  for (int epoch = 0; epoch < options.epochs; ++epoch) {
-    EpochResult epoch_result{.epoch = epoch, .lr = optimizer.lr(), .train = {}};
-    ProgressBar progress(output, options.progress_bar, epoch, train_loader.num_batches());
-    epoch_result.train = train_epoch(*net, criterion, optimizer, train_loader, progress);
-    progress.finish();
-    if (scheduler) scheduler->step();
-    output.line(epoch_line(epoch_result));
-    result.epochs.push_back(epoch_result);
+  Training training(spec, train, options);
+  const std::string checkpoint_file = checkpoint_path(options, spec.name);
+  PassResult epoch_so_far;
+  if (options.resume && std::filesystem::exists(checkpoint_file)) {
+    Checkpoint checkpoint = load_checkpoint(checkpoint_file);
+    check_checkpoint_matches(checkpoint, checkpoint_file, spec, options.seed, train.size(), options.epochs);
+    training.restore(checkpoint, checkpoint_file);
+    result.epochs = checkpoint.history;
+    epoch_so_far = checkpoint.epoch_so_far;
+    output.line(fmt::format("resumed from {}: epoch {}, step {}", checkpoint_file, checkpoint.loader.epoch,
+                            checkpoint.loader.batches_served));
   }
+  std::filesystem::create_directories(std::filesystem::path(checkpoint_file).parent_path());
+
+  while (training.loader.epoch() < options.epochs) {
+    const int epoch = static_cast<int>(training.loader.epoch());
+    const std::int64_t bad_steps_before = skipped_steps(result.epochs);
+    EpochResult epoch_result{.epoch = epoch, .lr = training.optimizer.lr(), .train = epoch_so_far};
+    ProgressBar progress(output, options.progress_bar, epoch, training.loader.num_batches());
+    const bool finished = train_epoch(training, spec, options, epoch, epoch_result.train, progress);
+    progress.finish();
+    if (!finished) {
+      save_checkpoint(checkpoint_file, training.checkpoint(spec, options.seed, result.epochs, epoch_result.train));
+      result.interrupted = Interruption{epoch, training.loader.state().batches_served, checkpoint_file};
+      finish_timing();
+      return result;
+    }
+    epoch_result.skipped_steps = training.guard.poll().bad_steps - bad_steps_before;
+    // scheduler.step(), after the epoch (lr_decay only)
+    if (training.scheduler) training.scheduler->step();
+    output.line(epoch_line(epoch_result));
+    if (epoch_result.skipped_steps > 0)
+      output.line(fmt::format("  {} steps skipped: NaN or Inf in the loss or a gradient", epoch_result.skipped_steps));
+    result.epochs.push_back(epoch_result);
+    epoch_so_far = {};
+    save_checkpoint(checkpoint_file, training.checkpoint(spec, options.seed, result.epochs, epoch_so_far));
+  }
+  nn::Sequential* net = training.net.get();
 
   // torch.save(net.state_dict(), PATH); net = Net(); net.load_state_dict(torch.load(PATH))
   std::filesystem::create_directories(std::filesystem::path(options.output_dir) / "models");
@@ -195,8 +240,7 @@ RunResult run_study(const RunSpec& run, const data::Cifar10& train, const data::
     result.test_batch_statistics = evaluate(*loaded, test_loader);
     output.line(test_line(*result.test_batch_statistics) + " (BatchNorm with batch statistics, as the study tested)");
   }
-  result.seconds = seconds_since(start);
-  result.cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
+  finish_timing();
   return result;
 }
 

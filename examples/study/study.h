@@ -16,6 +16,14 @@
 //              scheduler.step() (lr_decay only)
 //   save the model (safetensors), load it into a fresh network, test in eval mode,
 //   and for batch_norm also with batch statistics (the study's own test never called eval()).
+//
+// Beyond the study's code, for runs that take hours:
+//   - a checkpoint of the whole training state (checkpoint.h) at each epoch's end and when
+//     stop_requested() turns true (the program's SIGINT/SIGTERM), after the step in
+//     progress; with resume, a run goes on from its checkpoint, bit for bit;
+//   - a divergence guard (optim/divergence_guard.h): a NaN or Inf in the loss or a
+//     gradient stops the run, naming the epoch and step (the weights are kept from
+//     before it), or with DivergencePolicy::skip_bad_steps skips those steps and goes on.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +34,7 @@
 
 #include "core/device.h"
 #include "data/cifar10.h"
+#include "optim/divergence_guard.h"
 
 namespace minidl::study {
 
@@ -55,7 +64,14 @@ struct StudyOptions {
   std::uint64_t seed = 1;          // initial weights and shuffling
   std::string output_dir = "study-results";
   bool progress_bar = false;       // redraws one line while an epoch runs (a terminal)
+  bool resume = false;             // go on from output_dir/checkpoints/<run>.safetensors when it exists
+  optim::DivergencePolicy on_divergence = optim::DivergencePolicy::stop;
+  std::int64_t divergence_poll_steps = 100;  // how often the host reads the guard, besides each epoch's end
+  std::function<bool()> stop_requested;      // polled after each step; true: save a checkpoint and return
 };
+
+// Where a run's checkpoint lives.
+std::string checkpoint_path(const StudyOptions& options, const std::string& run);
 
 // One pass over a data set.
 struct PassResult {
@@ -70,6 +86,14 @@ struct EpochResult {
   int epoch = 0;
   double lr = 0.0;  // the lr this epoch trained with
   PassResult train;
+  std::int64_t skipped_steps = 0;  // DivergencePolicy::skip_bad_steps: steps with a NaN or Inf
+};
+
+// Where stop_requested() stopped a run: its training state is in the checkpoint.
+struct Interruption {
+  int epoch = 0;
+  std::int64_t steps_done = 0;  // of the epoch
+  std::string checkpoint_path;
 };
 
 struct RunResult {
@@ -80,6 +104,7 @@ struct RunResult {
   std::string model_path;     // the saved safetensors file
   double seconds = 0.0;       // the whole run: training, saving, loading, testing (wall clock)
   double cpu_seconds = 0.0;   // the process's CPU time over the run, all threads
+  std::optional<Interruption> interrupted;  // set when the run stopped early: then nothing was tested
 };
 
 // Where the lines a run prints go (stdout in the example), and the progress bar's
@@ -90,7 +115,8 @@ struct Output {
 };
 
 // Trains and tests one run on these splits; saves the model under
-// options.output_dir/models/<run>.safetensors.
+// options.output_dir/models/<run>.safetensors. Throws Error when a checkpoint to
+// resume from does not match the run, or when training diverged under the stop policy.
 RunResult run_study(const RunSpec& spec, const data::Cifar10& train, const data::Cifar10& test,
                     const StudyOptions& options, const Output& output);
 

@@ -20,6 +20,7 @@ __global__ void gather_normalize_kernel(const std::uint8_t* images, const std::i
   std::int64_t b = i / image_size, within_image = i % image_size;
   int c = static_cast<int>(within_image / pixels_per_channel);
   float pixel = images[indices[b] * image_size + within_image];
+  // doc:data-normalize
   output[i] = (pixel / 255.0f - mean[c]) / stddev[c];
 }
 

@@ -10,6 +10,7 @@ namespace {
 
 constexpr unsigned kThreads = 256;
 
+// doc:relu-forward
 // output = input < 0 ? 0 : input (a NaN input gives NaN, as in PyTorch).
 __global__ void relu_forward_kernel(const float* input, float* output, std::int64_t count) {
   std::int64_t i = global_thread_index();
@@ -18,6 +19,7 @@ __global__ void relu_forward_kernel(const float* input, float* output, std::int6
   output[i] = x < 0.0f ? 0.0f : x;
 }
 
+// doc:relu-grad-input
 // d output / d input is 1 where the output is positive, else 0 (at 0 too).
 __global__ void relu_backward_kernel(const float* grad_output, const float* output, float* grad_input,
                                      std::int64_t count) {

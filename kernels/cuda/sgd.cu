@@ -4,7 +4,8 @@
 // x * blockDim.x + t, then every gridDim.x * blockDim.x further (a grid-stride loop),
 // so gridDim.y is the number of parameters and gridDim.x is sized for the largest.
 // The one-parameter launch is the same with gridDim.y = 1 and the parameter passed
-// by value. Each element is independent: no shared memory, no barriers. Per element:
+// by value. Each element is independent: no shared memory, no barriers. Unless
+// *skip_update says to skip the step, per element:
 //   d = grad + weight_decay * param
 //   if momentum != 0:
 //     buf = d                                        on the first step
@@ -27,25 +28,36 @@ constexpr unsigned kMinElementsPerThread = 4;
 constexpr unsigned kMaxBlocksPerParameter = 1024;
 
 // The grid-stride loop of the calling thread over the elements of one parameter.
-__device__ void sgd_update_elements(const SgdTensor& tensor, const SgdHyperparameters& h, bool first_step) {
+__device__ void sgd_update_elements(const SgdTensor& tensor, const SgdHyperparameters& h, bool first_step,
+                                    const std::int64_t* skip_update) {
   std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  if (skip_update != nullptr && *skip_update != 0) {
+    if (first_step && h.momentum != 0.0f)
+      for (std::int64_t i = global_thread_index(); i < tensor.numel; i += stride) tensor.momentum_buffer[i] = 0.0f;
+    return;
+  }
   for (std::int64_t i = global_thread_index(); i < tensor.numel; i += stride) {
+    // doc:sgd-weight-decay
     float d = tensor.grad[i] + h.weight_decay * tensor.param[i];
+    // doc:sgd-momentum
     if (h.momentum != 0.0f) {
       float& buf = tensor.momentum_buffer[i];
       buf = first_step ? d : h.momentum * buf + (1.0f - h.dampening) * d;
       d = h.nesterov ? d + h.momentum * buf : buf;
     }
+    // doc:sgd-step
     tensor.param[i] -= h.lr * d;
   }
 }
 
-__global__ void sgd_update_table_kernel(const SgdTensor* tensors, SgdHyperparameters h, bool first_step) {
-  sgd_update_elements(tensors[blockIdx.y], h, first_step);
+__global__ void sgd_update_table_kernel(const SgdTensor* tensors, SgdHyperparameters h, bool first_step,
+                                        const std::int64_t* skip_update) {
+  sgd_update_elements(tensors[blockIdx.y], h, first_step, skip_update);
 }
 
-__global__ void sgd_update_one_kernel(SgdTensor tensor, SgdHyperparameters h, bool first_step) {
-  sgd_update_elements(tensor, h, first_step);
+__global__ void sgd_update_one_kernel(SgdTensor tensor, SgdHyperparameters h, bool first_step,
+                                      const std::int64_t* skip_update) {
+  sgd_update_elements(tensor, h, first_step, skip_update);
 }
 
 // Enough blocks of kThreads threads for numel elements, at least kMinElementsPerThread each.
@@ -66,17 +78,18 @@ SgdParameterTable::SgdParameterTable(const std::vector<SgdTensor>& tensors)
 SgdParameterTable::~SgdParameterTable() { device_free(device_table_, size_ * sizeof(SgdTensor)); }
 
 void sgd_update(const SgdParameterTable& table, const SgdHyperparameters& hyperparameters, bool first_step,
-                cudaStream_t stream) {
+                const std::int64_t* skip_update, cudaStream_t stream) {
   if (table.size() == 0 || table.max_numel() == 0) return;
   dim3 grid(blocks_per_parameter(table.max_numel()), table.size());
-  launch(sgd_update_table_kernel, {grid, kThreads, 0, stream}, table.device_table(), hyperparameters, first_step);
+  launch(sgd_update_table_kernel, {grid, kThreads, 0, stream}, table.device_table(), hyperparameters, first_step,
+         skip_update);
 }
 
 void sgd_update(const SgdTensor& tensor, const SgdHyperparameters& hyperparameters, bool first_step,
-                cudaStream_t stream) {
+                const std::int64_t* skip_update, cudaStream_t stream) {
   if (tensor.numel == 0) return;
   launch(sgd_update_one_kernel, {blocks_per_parameter(tensor.numel), kThreads, 0, stream}, tensor, hyperparameters,
-         first_step);
+         first_step, skip_update);
 }
 
 }  // namespace minidl::cuda

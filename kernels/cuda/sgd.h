@@ -51,12 +51,16 @@ class SgdParameterTable {
 };
 
 // One step of every parameter in table, in one launch queued on stream.
+// skip_update (device memory, may be nullptr): when it holds a non-zero value at run
+// time, the step changes no parameter (a divergence guard's verdict, read on the
+// device with no host synchronisation); a skipped first momentum step sets the new
+// buffers to 0.
 void sgd_update(const SgdParameterTable& table, const SgdHyperparameters& hyperparameters, bool first_step,
-                cudaStream_t stream = nullptr);
+                const std::int64_t* skip_update, cudaStream_t stream = nullptr);
 
 // One step of one parameter, in one launch queued on stream (the tensor travels in
 // the launch's arguments: no table in device memory).
 void sgd_update(const SgdTensor& tensor, const SgdHyperparameters& hyperparameters, bool first_step,
-                cudaStream_t stream = nullptr);
+                const std::int64_t* skip_update, cudaStream_t stream = nullptr);
 
 }  // namespace minidl::cuda

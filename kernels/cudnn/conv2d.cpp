@@ -11,6 +11,7 @@
 #include "core/cuda_runtime.h"
 #include "core/error.h"
 #include "kernels/cudnn/cudnn_support.h"
+#include "kernels/implementation.h"
 
 namespace minidl::cudnn {
 
@@ -25,17 +26,20 @@ struct Choice {
   std::size_t workspace_bytes = 0;
 };
 
-// The fastest fp32 result of a cudnnFind* call (cuDNN sorts them by time).
+// The first usable result of a cudnnFind* call (sorted by measured time) or of a
+// cudnnGet*_v7 call (sorted by cuDNN's heuristic): fp32, within the workspace limit,
+// and in deterministic mode one that cuDNN marks CUDNN_DETERMINISTIC.
 template <typename Perf>
-Choice fastest_fp32(const Perf* results, int count, const char* direction) {
+Choice first_usable(const Perf* results, int count, const char* direction, bool deterministic) {
   for (int i = 0; i < count; ++i) {
     const Perf& result = results[i];
     bool fp32 = result.mathType == CUDNN_FMA_MATH || result.mathType == CUDNN_DEFAULT_MATH;
-    if (result.status == CUDNN_STATUS_SUCCESS && fp32 && result.memory <= kMaxWorkspaceBytes)
+    bool order_fixed = !deterministic || result.determinism == CUDNN_DETERMINISTIC;
+    if (result.status == CUDNN_STATUS_SUCCESS && fp32 && order_fixed && result.memory <= kMaxWorkspaceBytes)
       return Choice{static_cast<int>(result.algo), result.memory};
   }
-  fail("cudnn conv2d: cuDNN offers no fp32 {} algorithm with at most {} MiB of workspace for this shape", direction,
-       kMaxWorkspaceBytes >> 20);
+  fail("cudnn conv2d: cuDNN offers no fp32 {}{} algorithm with at most {} MiB of workspace for this shape",
+       deterministic ? "deterministic " : "", direction, kMaxWorkspaceBytes >> 20);
 }
 
 // Descriptors of one convolution shape, and the algorithms found for it so far.
@@ -73,47 +77,70 @@ struct Plan {
   std::optional<Choice> forward, backward_data, backward_filter;
 };
 
-using Key = std::array<std::int64_t, 9>;
+// A shape and the deterministic mode (ops::deterministic()) it is planned for.
+using Key = std::array<std::int64_t, 10>;
 
-Key key_of(const cpu::Conv2dShape& s) {
+Key key_of(const cpu::Conv2dShape& s, bool deterministic) {
   return {s.batch, s.in_channels, s.height, s.width, s.out_channels, s.kernel_height, s.kernel_width, s.stride,
-          s.padding};
+          s.padding, deterministic};
 }
 
 std::mutex g_plans_mutex;
 std::map<Key, std::unique_ptr<Plan>> g_plans;  // guarded by g_plans_mutex; plans are never removed
 
-// The plan of a shape, with the algorithms of the directions asked for found.
+// The plan of a shape in the current deterministic mode, with the algorithms of the
+// directions asked for found: measured by cudnnFind*, or in deterministic mode ranked
+// by cudnnGet*_v7, whose heuristic gives the same ranking in every process.
 enum class Direction { forward, backward_data, backward_filter };
 
 const Plan& plan_for(const cpu::Conv2dShape& shape, cudnnHandle_t handle, Direction direction) {
+  const bool deterministic = ops::deterministic();
   std::lock_guard lock(g_plans_mutex);
-  std::unique_ptr<Plan>& slot = g_plans[key_of(shape)];
+  std::unique_ptr<Plan>& slot = g_plans[key_of(shape, deterministic)];
   if (!slot) slot = std::make_unique<Plan>(shape);
   Plan& plan = *slot;
   int count = 0;
   if (direction == Direction::forward && !plan.forward) {
     std::array<cudnnConvolutionFwdAlgoPerf_t, CUDNN_CONVOLUTION_FWD_ALGO_COUNT> results{};
-    Plan::check_cudnn(cudnnFindConvolutionForwardAlgorithm(handle, plan.input.get(), plan.weight, plan.convolution,
-                                                           plan.output.get(), results.size(), &count, results.data()),
-                      "cudnnFindConvolutionForwardAlgorithm");
-    plan.forward = fastest_fp32(results.data(), count, "forward");
+    if (deterministic)
+      Plan::check_cudnn(cudnnGetConvolutionForwardAlgorithm_v7(handle, plan.input.get(), plan.weight,
+                                                               plan.convolution, plan.output.get(), results.size(),
+                                                               &count, results.data()),
+                        "cudnnGetConvolutionForwardAlgorithm_v7");
+    else
+      Plan::check_cudnn(cudnnFindConvolutionForwardAlgorithm(handle, plan.input.get(), plan.weight, plan.convolution,
+                                                             plan.output.get(), results.size(), &count,
+                                                             results.data()),
+                        "cudnnFindConvolutionForwardAlgorithm");
+    plan.forward = first_usable(results.data(), count, "forward", deterministic);
   }
   if (direction == Direction::backward_data && !plan.backward_data) {
     std::array<cudnnConvolutionBwdDataAlgoPerf_t, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT> results{};
-    Plan::check_cudnn(cudnnFindConvolutionBackwardDataAlgorithm(handle, plan.weight, plan.output.get(),
-                                                                plan.convolution, plan.input.get(), results.size(),
-                                                                &count, results.data()),
-                      "cudnnFindConvolutionBackwardDataAlgorithm");
-    plan.backward_data = fastest_fp32(results.data(), count, "backward data");
+    if (deterministic)
+      Plan::check_cudnn(cudnnGetConvolutionBackwardDataAlgorithm_v7(handle, plan.weight, plan.output.get(),
+                                                                    plan.convolution, plan.input.get(),
+                                                                    results.size(), &count, results.data()),
+                        "cudnnGetConvolutionBackwardDataAlgorithm_v7");
+    else
+      Plan::check_cudnn(cudnnFindConvolutionBackwardDataAlgorithm(handle, plan.weight, plan.output.get(),
+                                                                  plan.convolution, plan.input.get(), results.size(),
+                                                                  &count, results.data()),
+                        "cudnnFindConvolutionBackwardDataAlgorithm");
+    plan.backward_data = first_usable(results.data(), count, "backward data", deterministic);
   }
   if (direction == Direction::backward_filter && !plan.backward_filter) {
     std::array<cudnnConvolutionBwdFilterAlgoPerf_t, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT> results{};
-    Plan::check_cudnn(cudnnFindConvolutionBackwardFilterAlgorithm(handle, plan.input.get(), plan.output.get(),
-                                                                  plan.convolution, plan.weight, results.size(),
-                                                                  &count, results.data()),
-                      "cudnnFindConvolutionBackwardFilterAlgorithm");
-    plan.backward_filter = fastest_fp32(results.data(), count, "backward filter");
+    if (deterministic)
+      Plan::check_cudnn(cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, plan.input.get(), plan.output.get(),
+                                                                      plan.convolution, plan.weight, results.size(),
+                                                                      &count, results.data()),
+                        "cudnnGetConvolutionBackwardFilterAlgorithm_v7");
+    else
+      Plan::check_cudnn(cudnnFindConvolutionBackwardFilterAlgorithm(handle, plan.input.get(), plan.output.get(),
+                                                                    plan.convolution, plan.weight, results.size(),
+                                                                    &count, results.data()),
+                        "cudnnFindConvolutionBackwardFilterAlgorithm");
+    plan.backward_filter = first_usable(results.data(), count, "backward filter", deterministic);
   }
   return plan;
 }
@@ -205,8 +232,9 @@ void conv2d_backward(const float* grad_output, const float* input, const float* 
 }
 
 std::string conv2d_algorithms(const cpu::Conv2dShape& shape) {
+  const Key key = key_of(shape, ops::deterministic());
   std::lock_guard lock(g_plans_mutex);
-  auto found = g_plans.find(key_of(shape));
+  auto found = g_plans.find(key);
   const Plan* plan = found == g_plans.end() ? nullptr : found->second.get();
   auto name = [](const std::optional<Choice>& choice, const char* (*to_name)(int)) -> std::string {
     return choice ? to_name(choice->algorithm) : "not chosen yet";

@@ -14,9 +14,11 @@
 // True fp32: the convolution's math type is CUDNN_FMA_MATH, so no TF32 tensor-core
 // algorithm is chosen (CUDNN_DEFAULT_MATH would allow TF32 on A100 and later).
 // The algorithm of each direction is the fastest that cudnnFind* measures for that
-// shape, among those that succeed in fp32 with at most 256 MiB of workspace; it is
-// found on the first call with a shape (which takes milliseconds) and cached for the
-// process. Workspace comes from the caching allocator, stream-ordered.
+// shape, among those that succeed in fp32 with at most 256 MiB of workspace; in
+// deterministic mode (ops::set_deterministic) it is cuDNN's heuristic first choice
+// among those that are also deterministic. It is found on the first call with a shape
+// (which takes milliseconds) and cached for the process, per mode. Workspace comes
+// from the caching allocator, stream-ordered.
 #pragma once
 
 #include <string>
@@ -33,7 +35,7 @@ void conv2d_backward(const float* grad_output, const float* input, const float* 
                      float* grad_weight, float* grad_bias, const cpu::Conv2dShape& shape,
                      cudaStream_t stream = nullptr);
 
-// The algorithms chosen so far for a shape, for logs and benchmarks, e.g.
+// The algorithms chosen so far for a shape in the current mode, for logs and benchmarks, e.g.
 // "forward IMPLICIT_PRECOMP_GEMM, backward data ALGO_1, backward filter ALGO_1"
 // ("not chosen yet" for a direction not run yet).
 std::string conv2d_algorithms(const cpu::Conv2dShape& shape);

@@ -1,0 +1,107 @@
+#include "training.h"
+
+#include "core/error.h"
+#include "kernels/step_metrics.h"
+#include "layers/networks.h"
+
+namespace minidl::study {
+
+namespace {
+
+// The weights come from Philox stream `seed`, the data order from a stream no
+// other seed's weights use.
+std::uint64_t data_order_seed(std::uint64_t seed) { return seed + (std::uint64_t{1} << 32); }
+
+// The study's network on the device, with its initial weights from generator.
+std::unique_ptr<nn::Sequential> make_net_on(const RunSpec& spec, Generator& generator, Device device) {
+  std::unique_ptr<nn::Sequential> net = nn::make_study_net(spec.batch_norm, generator);
+  net->to(device);
+  return net;
+}
+
+}  // namespace
+
+data::DataLoader make_loader(const data::Cifar10& split, const RunSpec& spec, bool shuffle, std::uint64_t seed,
+                             Device device) {
+  return data::DataLoader(split, {.batch_size = spec.batch_size,
+                                  .shuffle = shuffle,
+                                  .drop_last = false,
+                                  .seed = data_order_seed(seed),
+                                  .normalize = spec.normalize ? data::kCifar10Normalize : data::kNoNormalize,
+                                  .device = device});
+}
+
+DeviceSums::DeviceSums(const PassResult& so_far, Device device)
+    : total_loss_(Tensor::full({1}, so_far.total_loss, DType::f64).to(device)),
+      correct_(Tensor::full({1}, static_cast<double>(so_far.correct), DType::i64).to(device)) {}
+
+void DeviceSums::add(const Tensor& loss, const Tensor& num_correct) {
+  ops::accumulate_step_metrics(loss, num_correct, total_loss_, correct_);
+}
+
+void DeviceSums::read_into(PassResult& result) const {
+  result.total_loss = total_loss_.to(Device::cpu()).data<double>()[0];
+  result.correct = correct_.to(Device::cpu()).data<std::int64_t>()[0];
+}
+
+Training::Training(const RunSpec& spec, const data::Cifar10& train, const StudyOptions& options)
+    : generator(options.seed),
+      net(make_net_on(spec, generator, options.device)),
+      optimizer(net->parameters(), {.lr = spec.lr}),
+      loader(make_loader(train, spec, spec.shuffle, options.seed, options.device)),
+      guard(net->parameters(), options.device, options.on_divergence) {
+  if (spec.lr_gamma != 1.0) scheduler = std::make_unique<optim::ExponentialLR>(optimizer, spec.lr_gamma);
+}
+
+Checkpoint Training::checkpoint(const RunSpec& spec, std::uint64_t seed, const std::vector<EpochResult>& history,
+                      const PassResult& epoch_so_far) const {
+  Checkpoint checkpoint{.run = spec.name,
+                        .seed = seed,
+                        .batch_size = spec.batch_size,
+                        .lr = spec.lr,
+                        .train_images = loader.dataset_size(),
+                        .loader = loader.state(),
+                        .epoch_so_far = epoch_so_far,
+                        .history = history,
+                        .model = net->state_dict(),
+                        .optimizer = optimizer.state(),
+                        .momentum_buffers = {},
+                        .scheduler = {},
+                        .divergence = guard.poll()};
+  for (std::size_t i = 0; i < optimizer.parameters().size(); ++i)
+    if (checkpoint.optimizer.momentum_buffers[i].defined())
+      checkpoint.momentum_buffers[optimizer.parameters()[i]->name] = checkpoint.optimizer.momentum_buffers[i];
+  checkpoint.optimizer.momentum_buffers.clear();
+  if (scheduler) checkpoint.scheduler = scheduler->state();
+  return checkpoint;
+}
+
+void Training::restore(const Checkpoint& checkpoint, const std::string& path) {
+  net->load_state_dict(checkpoint.model);
+  optim::SgdState state = checkpoint.optimizer;
+  for (const nn::Parameter* parameter : optimizer.parameters()) {
+    auto found = checkpoint.momentum_buffers.find(parameter->name);
+    state.momentum_buffers.push_back(found != checkpoint.momentum_buffers.end() ? found->second : Tensor());
+  }
+  optimizer.load_state(state);
+  if (scheduler.operator bool() != checkpoint.scheduler.has_value())
+    fail("checkpoint {}: the run {} a learning-rate scheduler, the checkpoint {}", path,
+         scheduler ? "has" : "has no", checkpoint.scheduler ? "has one" : "has none");
+  if (scheduler) scheduler->load_state(*checkpoint.scheduler);
+  loader.load_state(checkpoint.loader);
+  guard.load_state(checkpoint.divergence);
+}
+
+// doc:study-training-step
+void train_step(nn::Sequential& net, nn::CrossEntropyLoss& criterion, optim::SGD& optimizer,
+                optim::DivergenceGuard& guard, const data::Batch& batch, DeviceSums& sums) {
+  optimizer.zero_grad();
+  Tensor logits = net.forward(batch.images);
+  Tensor loss = criterion.forward(logits, batch.labels);
+  net.backward(criterion.backward());
+  guard.check(loss, optimizer.step_count());
+  optimizer.step(guard.skip_update());
+  sums.add(loss, criterion.num_correct());
+}
+
+}  // namespace minidl::study

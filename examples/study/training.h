@@ -1,0 +1,74 @@
+// The pieces of one study run's training, shared by the study (study.cpp) and its
+// tests: the objects a run trains with, its step, and the pass's sums on the device.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "checkpoint.h"
+#include "core/rng.h"
+#include "core/tensor.h"
+#include "data/data_loader.h"
+#include "layers/cross_entropy_loss.h"
+#include "layers/sequential.h"
+#include "optim/divergence_guard.h"
+#include "optim/scheduler.h"
+#include "optim/sgd.h"
+#include "study.h"
+
+namespace minidl::study {
+
+// A loader over split with the run's batch size and Normalize, shuffled or not, on device.
+data::DataLoader make_loader(const data::Cifar10& split, const RunSpec& spec, bool shuffle, std::uint64_t seed,
+                             Device device);
+
+// A pass's loss and correct-count sums, kept on the device the pass runs on
+// (kernels/step_metrics.h): adding a step's values makes the host wait for nothing,
+// and reading them at the pass's end is its one synchronisation. They start from
+// `so_far` (a resumed epoch's sums), so the additions come in the same order as in a
+// run that never stopped: the same bits.
+class DeviceSums {
+ public:
+  DeviceSums(const PassResult& so_far, Device device);
+  // total_loss += loss[0]; correct += num_correct[0], queued on the device.
+  void add(const Tensor& loss, const Tensor& num_correct);
+  // Sets result's total_loss and correct to the sums (a host synchronisation on CUDA).
+  void read_into(PassResult& result) const;
+
+ private:
+  Tensor total_loss_, correct_;
+};
+
+// Everything one run trains with, built as the study's code builds it:
+//   net = Net(); criterion = nn.CrossEntropyLoss(); optimizer = optim.SGD(net.parameters(), lr)
+// plus the loader, the lr_decay run's scheduler and the divergence guard.
+struct Training {
+  Training(const RunSpec& spec, const data::Cifar10& train, const StudyOptions& options);
+
+  // The whole training state, with the run's identity and metrics.
+  Checkpoint checkpoint(const RunSpec& spec, std::uint64_t seed, const std::vector<EpochResult>& history,
+                        const PassResult& epoch_so_far) const;
+  // Restores a checkpoint that check_checkpoint_matches accepted; path is for messages.
+  void restore(const Checkpoint& checkpoint, const std::string& path);
+
+  Generator generator;
+  std::unique_ptr<nn::Sequential> net;
+  nn::CrossEntropyLoss criterion;
+  optim::SGD optimizer;
+  std::unique_ptr<optim::ExponentialLR> scheduler;
+  data::DataLoader loader;
+  optim::DivergenceGuard guard;
+};
+
+// One step of the study's inner loop on any network (the study's is `training`'s), as
+// its PyTorch code does it:
+//   optimizer.zero_grad(); loss = criterion(net(images), labels); loss.backward(); optimizer.step()
+//   total_loss += loss.item(); correct += (predicted == labels).sum()
+// with minidl's two additions: the divergence guard checks the loss and gradients
+// before the update, and the sums stay on the device. On CUDA, after the first
+// steps have sized every buffer, a step allocates nothing and never makes the host wait.
+void train_step(nn::Sequential& net, nn::CrossEntropyLoss& criterion, optim::SGD& optimizer,
+                optim::DivergenceGuard& guard, const data::Batch& batch, DeviceSums& sums);
+
+}  // namespace minidl::study

@@ -1,0 +1,52 @@
+// divergence_check on the GPU: one launch looks at a step's loss and every gradient
+// for a NaN or an Inf and updates the divergence guard's state on the device, so
+// the host learns of it only when it chooses to read (optim/divergence_guard.h).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/cuda_api.h"
+
+namespace minidl::cuda {
+
+// One f32 array in device memory.
+struct FloatSpan {
+  const float* data;
+  std::int64_t numel;
+
+  bool operator==(const FloatSpan&) const = default;
+};
+
+// The gradients a guard checks, as a table in device memory that the kernel reads.
+// Built once, when the gradients have their final storage, and reused every step.
+class FloatSpanTable {
+ public:
+  explicit FloatSpanTable(const std::vector<FloatSpan>& spans);
+  ~FloatSpanTable();
+  FloatSpanTable(const FloatSpanTable&) = delete;
+  FloatSpanTable& operator=(const FloatSpanTable&) = delete;
+
+  const FloatSpan* device_table() const { return device_table_; }
+  unsigned size() const { return size_; }
+
+ private:
+  FloatSpan* device_table_ = nullptr;
+  unsigned size_ = 0;
+};
+
+// The guard's state in device memory (i64 each).
+struct DivergenceState {
+  std::int64_t* first_bad_step;  // -1 until a step had a NaN or an Inf
+  std::int64_t* bad_steps;       // how many steps had one
+  std::int64_t* skip_update;     // 1: the optimizer step that follows must change nothing
+};
+
+// With bad = (loss[0] or a value of a table's array is NaN or Inf):
+//   if bad: bad_steps += 1; first_bad_step = step if it was -1
+//   skip_update = skip_from_first_bad_step ? (first_bad_step != -1) : bad
+// One launch of one block, queued on stream.
+void divergence_check(const float* loss, const FloatSpanTable& gradients, std::int64_t step,
+                      bool skip_from_first_bad_step, const DivergenceState& state, cudaStream_t stream = nullptr);
+
+}  // namespace minidl::cuda

@@ -1,0 +1,281 @@
+// What a user sees for bad input: the programs `study` and `predict` stop with exit
+// status 1 and one line naming the problem, and leave no results behind or earlier
+// results as they were. The readers' own specifications go further, one message per
+// way a file can be broken (test_data.cpp, test_safetensors.cpp); so do the flags
+// (test_study.cpp) and load_state_dict (test_layers.cpp).
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/safetensors.h"
+#include "data/cifar10.h"
+#include "data/process.h"
+#include "data_test_files.h"
+#include "layers/cross_entropy_loss.h"
+#include "layers/networks.h"
+#include "optim/sgd.h"
+#include "test_support.h"
+#if defined(MINIDL_CUDA_EMULATOR)
+#include "core/cuda_api.h"
+#include "core/cuda_runtime.h"
+#include "kernels/emulator/emulator.h"
+#include "layers/activation.h"
+#include "layers/conv2d.h"
+#include "layers/linear.h"
+#endif
+
+using namespace minidl;
+using namespace minidl::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::int64_t kRecords = 20;  // per file: 100 training and 20 test images
+constexpr std::int64_t kFileBytes = kRecords * data::kCifar10RecordBytes;
+
+// A directory with the six data files and where the study's results would go.
+struct StudySetup {
+  TempDir dir;
+  fs::path data = dir.path() / "data";
+  fs::path out = dir.path() / "out";
+  StudySetup() { write_synthetic_cifar10(data, kRecords); }
+
+  // study on this data, one epoch of the control run on the CPU, with more flags
+  // (a flag given twice takes its last value).
+  data::ProcessResult study(const std::vector<std::string>& flags) const {
+    std::vector<std::string> argv = {MINIDL_STUDY_BINARY, "--data-dir", data.string(), "--records-per-file",
+                                     std::to_string(kRecords), "--output-dir", out.string(), "--runs", "control",
+                                     "--epochs", "1", "--device", "cpu"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    return data::run_process(argv);
+  }
+  data::ProcessResult predict(const std::string& model) const {
+    return data::run_process({MINIDL_PREDICT_BINARY, "--model", model, "--data-dir", data.string(),
+                              "--records-per-file", std::to_string(kRecords), "--count", "3"});
+  }
+};
+
+std::string read_text(const fs::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// The run failed as a user sees it: exit status 1 and the message on its output.
+void require_failure(const data::ProcessResult& result, const std::string& message) {
+  INFO(result.output);
+  REQUIRE(result.exit_status == 1);
+  REQUIRE_THAT(result.output, Catch::Contains(message));
+}
+
+// A model file of the study's network initialised from seed 1, changed by edit first.
+std::string write_model(const fs::path& path, bool batch_norm,
+                        const std::function<void(std::map<std::string, Tensor>&)>& edit = {}) {
+  Generator generator(1);
+  std::map<std::string, Tensor> state = nn::make_study_net(batch_norm, generator)->state_dict();
+  if (edit) edit(state);
+  save_safetensors(path.string(), state);
+  return path.string();
+}
+
+}  // namespace
+
+TEST_CASE("study names a data file that is missing or too short or too long or has a label outside 0 to 9") {
+  StudySetup setup;
+  const fs::path file = setup.data / "data_batch_2.bin";
+  std::vector<std::uint8_t> records = synthetic_records(0, kRecords);
+
+  write_bytes(file, std::vector<std::uint8_t>(records.begin(), records.end() - 1));
+  require_failure(setup.study({}), fmt::format("study: data/cifar10: {} is too short: {} bytes, expected {} "
+                                               "(20 records of 3073 bytes)",
+                                               file.string(), kFileBytes - 1, kFileBytes));
+  std::vector<std::uint8_t> longer = records;
+  longer.push_back(0);
+  write_bytes(file, longer);
+  require_failure(setup.study({}), fmt::format("study: data/cifar10: {} is too long: {} bytes, expected {} "
+                                               "(20 records of 3073 bytes)",
+                                               file.string(), kFileBytes + 1, kFileBytes));
+  records[3 * data::kCifar10RecordBytes] = 10;
+  write_bytes(file, records);
+  require_failure(setup.study({}), "study: data/cifar10: " + file.string() + ": record 3 has label 10, expected 0..9");
+  fs::remove(file);
+  require_failure(setup.study({}), "study: data/cifar10: missing file " + file.string() +
+                                       ": put the CIFAR-10 binary files (cifar-10-batches-bin) there");
+  REQUIRE_FALSE(fs::exists(setup.out));
+}
+
+TEST_CASE("study names a data directory that is a file or that it cannot read") {
+  StudySetup setup;
+  const fs::path not_a_directory = setup.dir.path() / "data.tar";
+  write_bytes(not_a_directory, {1, 2, 3});
+  require_failure(setup.study({"--data-dir", not_a_directory.string()}),
+                  "study: data/cifar10: " + not_a_directory.string() + " is not a directory");
+
+  // Permissions do not stop root, who runs the tests in some containers.
+  if (::geteuid() != 0) {
+    ::chmod(setup.data.c_str(), 0);
+    data::ProcessResult result = setup.study({});
+    ::chmod(setup.data.c_str(), 0755);
+    require_failure(result, "study: data/cifar10: cannot read " + (setup.data / "data_batch_1.bin").string() +
+                                ": Permission denied");
+  }
+  REQUIRE_FALSE(fs::exists(setup.out));
+}
+
+TEST_CASE("study refuses a bad flag with a message and writes nothing") {
+  StudySetup setup;
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--batch-size", "0"}, "study: --batch-size: 0 is out of range (1 to 1000000000)"},
+      {{"--batch-size", "101"}, "study: run control: batch size 101 is larger than the data (100 training, 20 test images)"},
+      {{"--lr", "-0.1"}, "study: --lr: must be finite and positive, got -0.1"},
+      {{"--lr", "nan"}, "study: --lr: must be finite and positive, got nan"},
+      {{"--lr", "0.1x"}, "study: --lr: '0.1x' is not a number"},
+      {{"--epochs", "0"}, "study: --epochs: 0 is out of range (1 to 100000)"},
+      {{"--epochs", "ten"}, "study: --epochs: 'ten' is not a whole number"},
+      {{"--runs", "control,fast"}, "study: unknown run 'fast' (choose from control, large_batch, lr_decay, batch_norm, "
+                                   "no_preprocessing, or all)"},
+      {{"--device", "tpu"}, "study: device: expected \"cpu\", \"cuda\" or \"cuda:N\", got \"tpu\""},
+  };
+  for (const auto& [flags, message] : cases) {
+    INFO(flags[0] << " " << flags[1]);
+    require_failure(setup.study(flags), message);
+  }
+  REQUIRE_FALSE(fs::exists(setup.out));
+}
+
+TEST_CASE("study --device cuda without a usable GPU says why") {
+  if (cuda_is_available()) {
+    Catch::cout() << "skipped: CUDA can be used here\n";
+    return;
+  }
+  StudySetup setup;
+  require_failure(setup.study({"--device", "cuda"}), "study: --device cuda: " + cuda_unavailable_reason());
+  REQUIRE_FALSE(fs::exists(setup.out));
+}
+
+TEST_CASE("a failed study leaves the results of an earlier study as they were") {
+  StudySetup setup;
+  fs::create_directories(setup.out);
+  write_bytes(setup.out / "results.csv", {'e', 'a', 'r', 'l', 'i', 'e', 'r', '\n'});
+  write_bytes(setup.out / "report.md", {'#', '\n'});
+  std::vector<std::uint8_t> records = synthetic_records(0, kRecords);
+  records[0] = 255;
+  write_bytes(setup.data / "test_batch.bin", records);
+  require_failure(setup.study({}), "record 0 has label 255, expected 0..9");
+  REQUIRE(read_text(setup.out / "results.csv") == "earlier\n");
+  REQUIRE(read_text(setup.out / "report.md") == "#\n");
+  REQUIRE(std::distance(fs::directory_iterator(setup.out), fs::directory_iterator()) == 2);
+}
+
+TEST_CASE("predict names a model file that is truncated in its header or in its data") {
+  StudySetup setup;
+  const std::string model = write_model(setup.dir.path() / "model.safetensors", false);
+  const std::string bytes = read_text(model);
+  const fs::path truncated = setup.dir.path() / "truncated.safetensors";
+
+  std::ofstream(truncated, std::ios::binary) << bytes.substr(0, 20);
+  std::uint64_t header_bytes = 0;
+  std::memcpy(&header_bytes, bytes.data(), sizeof header_bytes);
+  require_failure(setup.predict(truncated.string()),
+                  fmt::format("predict: safetensors: {}: header length {} exceeds the file size 20", truncated.string(),
+                              header_bytes));
+
+  // The tensors in the order of their data: the plain network's 52,874 floats end with
+  // out.weight (10, 64). Cut the last 100 bytes.
+  std::ofstream(truncated, std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() - 100);
+  const std::int64_t data_bytes = 52'874 * 4;
+  require_failure(setup.predict(truncated.string()),
+                  fmt::format("predict: safetensors: {}: tensor \"out.weight\" has data_offsets [{}, {}] beyond the {} "
+                              "bytes of data: the file is truncated or its header is wrong",
+                              truncated.string(), data_bytes - 640 * 4, data_bytes, data_bytes - 100));
+}
+
+TEST_CASE("predict names the tensor a model lacks or has in excess or with a wrong shape or dtype") {
+  StudySetup setup;
+  const fs::path dir = setup.dir.path();
+  auto not_the_plain_network = [&](const std::string& model) {
+    return "predict: " + model + " is not a model of the study's plain network: load_state_dict: ";
+  };
+  std::string model = write_model(dir / "missing.safetensors", false,
+                                  [](auto& state) { state.erase("conv2.weight"); });
+  require_failure(setup.predict(model), not_the_plain_network(model) + "missing key \"conv2.weight\"");
+  model = write_model(dir / "unexpected.safetensors", false,
+                      [](auto& state) { state["conv4.weight"] = Tensor::zeros({32, 32, 3, 3}); });
+  require_failure(setup.predict(model), not_the_plain_network(model) + "unexpected key \"conv4.weight\"");
+  model = write_model(dir / "shape.safetensors", false,
+                      [](auto& state) { state["fc1.weight"] = Tensor::zeros({64, 500}); });
+  require_failure(setup.predict(model),
+                  not_the_plain_network(model) + "\"fc1.weight\" must have shape (64, 512), got (64, 500)");
+  model = write_model(dir / "dtype.safetensors", false,
+                      [](auto& state) { state["out.bias"] = Tensor::zeros({10}, DType::f64); });
+  require_failure(setup.predict(model), not_the_plain_network(model) + "\"out.bias\" must have dtype f32, got f64");
+  model = write_model(dir / "batch_norm.safetensors", true, [](auto& state) { state.erase("bn2.running_var"); });
+  require_failure(setup.predict(model), "predict: " + model + " is not a model of the study's batch-norm network: "
+                                        "load_state_dict: missing key \"bn2.running_var\"");
+}
+
+TEST_CASE("predict refuses a bad flag and images past the data") {
+  StudySetup setup;
+  const std::string model = write_model(setup.dir.path() / "model.safetensors", false);
+  require_failure(data::run_process({MINIDL_PREDICT_BINARY}), "predict: --model is required");
+  require_failure(data::run_process({MINIDL_PREDICT_BINARY, "--model", model, "--count", "three"}),
+                  "predict: --count: 'three' is not a whole number >= 0");
+  require_failure(data::run_process({MINIDL_PREDICT_BINARY, "--model", model, "--data-dir", setup.data.string(),
+                                     "--records-per-file", std::to_string(kRecords), "--first", "18"}),
+                  "predict: --first 18 --count 8 goes past the 20 test images");
+}
+
+TEST_CASE("a training step that runs out of cuda memory says how much it asked for and changes no weight") {
+#if defined(MINIDL_CUDA_EMULATOR)
+  // conv 3->2 3x3 pad 1 on 4x4 -> ReLU -> flatten -> fc 32->10, batch 2: the first
+  // allocation of a step is conv1's output (2, 2, 4, 4), 256 bytes.
+  Generator generator(1);
+  nn::Sequential net;
+  net.add("conv1", std::make_shared<nn::Conv2d>(nn::Conv2dOptions{3, 2, 3, 1, 1}, generator));
+  net.add("relu1", std::make_shared<nn::ReLU>());
+  net.add("flatten", std::make_shared<nn::Flatten>());
+  net.add("fc1", std::make_shared<nn::Linear>(2 * 4 * 4, 10, generator));
+  net.to(Device::cuda());
+  Tensor images = Tensor::empty({2, 3, 4, 4}).uniform_(-1.0, 1.0, generator).to(Device::cuda());
+  Tensor labels = Tensor::zeros({2}, DType::i32, Device::cuda());
+  optim::SGD optimizer(net.parameters(), {.lr = 0.1});
+  nn::CrossEntropyLoss criterion;
+  auto step = [&] {
+    optimizer.zero_grad();
+    criterion.forward(net.forward(images), labels);
+    net.backward(criterion.backward());
+    optimizer.step();
+  };
+  const std::vector<float> weight_before = net.state_dict().at("conv1.weight").to_vector<float>();
+
+  // 100 bytes more than the tensors above hold.
+  struct RestoreLimit {
+    std::size_t limit = emulator::memory_limit();
+    ~RestoreLimit() { emulator::set_memory_limit(limit); }
+  } restore;
+  cuda::empty_cache();
+  std::size_t free_bytes = 0, total_bytes = 0;
+  cuda::check_cuda(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo");
+  const std::size_t used_bytes = total_bytes - free_bytes;
+  emulator::set_memory_limit(used_bytes + 100);
+  REQUIRE_THROWS_MINIDL(step(), fmt::format("out of memory allocating 256 bytes on cuda:0 (100 bytes free of {})",
+                                            used_bytes + 100));
+  REQUIRE(net.state_dict().at("conv1.weight").to_vector<float>() == weight_before);
+
+  // With memory again, the same step runs.
+  emulator::set_memory_limit(restore.limit);
+  step();
+  REQUIRE(net.state_dict().at("conv1.weight").to_vector<float>() != weight_before);
+#else
+  Catch::cout() << "skipped: the device memory limit is the CUDA emulator's\n";
+#endif
+}
