@@ -1,4 +1,5 @@
-// Layers without parameters: ReLU, MaxPool2d, Flatten.
+/// \file
+/// Layers without parameters: ReLU, MaxPool2d, Flatten.
 #pragma once
 
 #include "kernels/max_pool2d.h"
@@ -6,7 +7,7 @@
 
 namespace minidl::nn {
 
-// ReLU: y = max(x, 0), any shape (kernels/relu.h).
+/// ReLU: y = max(x, 0), any shape (kernels/relu.h).
 class ReLU : public Module {
  public:
   Tensor forward(const Tensor& input) override;
@@ -18,10 +19,10 @@ class ReLU : public Module {
   bool saved_ = false;  // forward ran with gradients enabled
 };
 
-// MaxPool2d: maximum over kernel_size x kernel_size windows (kernels/max_pool2d.h).
+/// MaxPool2d: maximum over kernel_size x kernel_size windows (kernels/max_pool2d.h).
 class MaxPool2d : public Module {
  public:
-  explicit MaxPool2d(int kernel_size, int stride = 0);  // stride 0 means stride = kernel_size, as PyTorch
+  explicit MaxPool2d(int kernel_size, int stride = 0);  ///< stride 0 means stride = kernel_size, as PyTorch
   Tensor forward(const Tensor& input) override;
   Tensor backward(const Tensor& grad_output) override;
   std::string repr() const override;
@@ -33,7 +34,7 @@ class MaxPool2d : public Module {
   bool saved_ = false;
 };
 
-// Flatten: (N, C, H, W) -> (N, C*H*W) in (C, H, W) order, as torch.flatten(x, 1). A view: no copy.
+/// Flatten: (N, C, H, W) -> (N, C*H*W) in (C, H, W) order, as torch.flatten(x, 1). A view: no copy.
 class Flatten : public Module {
  public:
   Tensor forward(const Tensor& input) override;

@@ -1,10 +1,11 @@
-// BatchNorm2d: torch.nn.BatchNorm2d(num_features, eps=1e-5, momentum=0.1, affine=True,
-// track_running_stats=True). The math is in kernels/batch_norm2d.h.
-//
-// Training mode normalises with the batch's statistics and updates the running
-// estimates (also under a NoGradGuard, as PyTorch does); evaluation mode uses the
-// running estimates. Initial state as PyTorch: weight 1, bias 0, running_mean 0,
-// running_var 1, num_batches_tracked 0.
+/// \file
+/// BatchNorm2d: torch.nn.BatchNorm2d(num_features, eps=1e-5, momentum=0.1, affine=True,
+/// track_running_stats=True). The math is in kernels/batch_norm2d.h.
+///
+/// Training mode normalises with the batch's statistics and updates the running
+/// estimates (also under a NoGradGuard, as PyTorch does); evaluation mode uses the
+/// running estimates. Initial state as PyTorch: weight 1, bias 0, running_mean 0,
+/// running_var 1, num_batches_tracked 0.
 #pragma once
 
 #include "kernels/batch_norm2d.h"
@@ -12,8 +13,10 @@
 
 namespace minidl::nn {
 
+/// Batch normalisation over the channels of (N, C, H, W); see the top of this file.
 class BatchNorm2d : public Module {
  public:
+  /// For inputs of num_features channels; eps and momentum as in kernels/batch_norm2d.h.
   explicit BatchNorm2d(int num_features, double eps = 1e-5, double momentum = 0.1);
 
   Tensor forward(const Tensor& input) override;
@@ -21,14 +24,14 @@ class BatchNorm2d : public Module {
   std::vector<Parameter*> parameters() override { return {&weight, &bias}; }
   std::vector<Buffer*> buffers() override { return {&running_mean, &running_var, &num_batches_tracked}; }
   std::string repr() const override;
-  // num_batches_tracked is a host counter in PyTorch's format (i64, shape ()), and stays on the CPU.
+  /// num_batches_tracked is a host counter in PyTorch's format (i64, shape ()), and stays on the CPU.
   void to(Device device) override;
 
-  Parameter weight{"weight", {}, {}};
-  Parameter bias{"bias", {}, {}};
-  Buffer running_mean{"running_mean", {}};
-  Buffer running_var{"running_var", {}};
-  Buffer num_batches_tracked{"num_batches_tracked", {}};
+  Parameter weight{"weight", {}, {}};                     ///< gamma, (C) f32
+  Parameter bias{"bias", {}, {}};                         ///< beta, (C) f32
+  Buffer running_mean{"running_mean", {}};                ///< (C) f32
+  Buffer running_var{"running_var", {}};                  ///< (C) f32, unbiased
+  Buffer num_batches_tracked{"num_batches_tracked", {}};  ///< training forwards so far, i64, shape ()
 
  private:
   int num_features_;

@@ -1,10 +1,11 @@
-// Conv2d: torch.nn.Conv2d with square kernels, zero padding and a bias.
-//
-//   input (N, in_channels, H, W) -> output (N, out_channels, OH, OW)
-//   weight (out_channels, in_channels, k, k), bias (out_channels)
-// Initialised as PyTorch: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
-// fan_in = in_channels * k * k (kaiming_uniform_ with a = sqrt(5) reduces to this).
-// The math is in kernels/conv2d.h.
+/// \file
+/// Conv2d: torch.nn.Conv2d with square kernels, zero padding and a bias.
+///
+///   input (N, in_channels, H, W) -> output (N, out_channels, OH, OW)
+///   weight (out_channels, in_channels, k, k), bias (out_channels)
+/// Initialised as PyTorch: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
+/// fan_in = in_channels * k * k (kaiming_uniform_ with a = sqrt(5) reduces to this).
+/// The math is in kernels/conv2d.h.
 #pragma once
 
 #include "layers/module.h"
@@ -12,17 +13,20 @@
 
 namespace minidl::nn {
 
+/// Conv2d's arguments, as torch.nn.Conv2d's.
 struct Conv2dOptions {
-  int in_channels;
-  int out_channels;
-  int kernel_size;
-  int stride = 1;
-  int padding = 0;
-  bool bias = true;
+  int in_channels;   ///< channels of the input
+  int out_channels;  ///< channels of the output
+  int kernel_size;   ///< k of the k x k kernel
+  int stride = 1;    ///< step between windows
+  int padding = 0;   ///< zeros added on every side
+  bool bias = true;  ///< false: no bias parameter
 };
 
+/// A 2-D convolution layer; see the top of this file.
 class Conv2d : public Module {
  public:
+  /// Draws the initial weight and bias from generator.
   Conv2d(Conv2dOptions options, Generator& generator);
 
   Tensor forward(const Tensor& input) override;
@@ -30,8 +34,8 @@ class Conv2d : public Module {
   std::vector<Parameter*> parameters() override;
   std::string repr() const override;
 
-  Parameter weight{"weight", {}, {}};
-  Parameter bias{"bias", {}, {}};
+  Parameter weight{"weight", {}, {}};  ///< (out_channels, in_channels, k, k)
+  Parameter bias{"bias", {}, {}};      ///< (out_channels); undefined without a bias
 
  private:
   Conv2dOptions options_;

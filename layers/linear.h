@@ -1,14 +1,17 @@
-// Linear: torch.nn.Linear. input (N, in_features) -> output (N, out_features),
-// output = input @ weight^T + bias; weight (out_features, in_features), bias (out_features).
-// Initialised as PyTorch: weight and bias ~ U(-1/sqrt(in_features), 1/sqrt(in_features)).
+/// \file
+/// Linear: torch.nn.Linear. input (N, in_features) -> output (N, out_features),
+/// output = input @ weight^T + bias; weight (out_features, in_features), bias (out_features).
+/// Initialised as PyTorch: weight and bias ~ U(-1/sqrt(in_features), 1/sqrt(in_features)).
 #pragma once
 
 #include "layers/module.h"
 
 namespace minidl::nn {
 
+/// A fully connected layer; see the top of this file.
 class Linear : public Module {
  public:
+  /// Draws the initial weight and bias from generator.
   Linear(int in_features, int out_features, Generator& generator);
 
   Tensor forward(const Tensor& input) override;
@@ -16,8 +19,8 @@ class Linear : public Module {
   std::vector<Parameter*> parameters() override { return {&weight, &bias}; }
   std::string repr() const override;
 
-  Parameter weight{"weight", {}, {}};
-  Parameter bias{"bias", {}, {}};
+  Parameter weight{"weight", {}, {}};  ///< (out_features, in_features)
+  Parameter bias{"bias", {}, {}};      ///< (out_features)
 
  private:
   int in_features_, out_features_;

@@ -1,9 +1,10 @@
-// The CIFAR-10 study's network, with PyTorch's names:
-//
-//   3 x [ conv 3x3 pad 1 (3->32, 32->32, 32->32) -> (BatchNorm2d) -> ReLU -> max-pool 2x2 ]
-//   -> flatten (C, H, W) -> fc1 512->64 -> ReLU -> out 64->10
-//
-// 52,874 parameters; 53,066 with batch norm (64 more per BatchNorm2d: weight and bias).
+/// \file
+/// The CIFAR-10 study's network, with PyTorch's names:
+///
+///   3 x [ conv 3x3 pad 1 (3->32, 32->32, 32->32) -> (BatchNorm2d) -> ReLU -> max-pool 2x2 ]
+///   -> flatten (C, H, W) -> fc1 512->64 -> ReLU -> out 64->10
+///
+/// 52,874 parameters; 53,066 with batch norm (64 more per BatchNorm2d: weight and bias).
 #pragma once
 
 #include <memory>
@@ -12,6 +13,9 @@
 
 namespace minidl::nn {
 
+/// The network above, named as PyTorch's state_dict (conv1, bn1, relu1, pool1, ...,
+/// flatten, fc1, relu4, out), with a BatchNorm2d after each convolution when
+/// batch_norm is set; the weights are drawn from generator as PyTorch initialises them.
 std::unique_ptr<Sequential> make_study_net(bool batch_norm, Generator& generator);
 
 }  // namespace minidl::nn
