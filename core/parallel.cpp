@@ -150,4 +150,14 @@ void parallel_for(std::int64_t count, const std::function<void(std::int64_t, std
   t_inside_parallel_for = false;
 }
 
+void parallel_for(std::int64_t count, std::int64_t values_per_index,
+                  const std::function<void(std::int64_t, std::int64_t)>& body) {
+  if (count <= 0) return;
+  if (count * values_per_index < kMinParallelValues) {
+    body(0, count);
+    return;
+  }
+  parallel_for(count, body);
+}
+
 }  // namespace minidl

@@ -28,4 +28,14 @@ void set_num_threads(int n);
 /// range is done. Nested calls (from inside a body) run serially.
 void parallel_for(std::int64_t count, const std::function<void(std::int64_t begin, std::int64_t end)>& body);
 
+/// The values below which waking the other threads costs more than it saves: a
+/// parallel_for over fewer runs on the calling thread alone.
+inline constexpr std::int64_t kMinParallelValues = 32 * 1024;
+
+/// parallel_for for loops whose index i touches values_per_index values: the same
+/// ranges when count * values_per_index >= kMinParallelValues, else body(0, count) on
+/// the calling thread. For kernels that compute each index the same way on any thread.
+void parallel_for(std::int64_t count, std::int64_t values_per_index,
+                  const std::function<void(std::int64_t begin, std::int64_t end)>& body);
+
 }  // namespace minidl

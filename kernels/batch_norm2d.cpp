@@ -2,6 +2,7 @@
 #include "kernels/batch_norm2d.h"
 
 #include "kernels/cpu/batch_norm2d.h"
+#include "kernels/cpu/batch_norm2d_vectorized.h"
 #include "kernels/dispatch.h"
 #include "kernels/implementation.h"
 #if defined(MINIDL_WITH_CUDA)
@@ -60,6 +61,13 @@ void batch_norm2d_forward_train(const Tensor& input, const Tensor& weight, const
     no_cuda_implementation(op);
 #endif
   }
+  if (input.dtype() == DType::f32 && implementation(Op::batch_norm2d, DeviceType::CPU) == Implementation::vectorized) {
+    cpu::batch_norm2d_forward_train_vectorized(input.data<float>(), weight.data<float>(), bias.data<float>(),
+                                               running_mean.data<float>(), running_var.data<float>(),
+                                               output.data<float>(), save_mean.data<float>(),
+                                               save_invstd.data<float>(), N, C, HW, params);
+    return;
+  }
   // The CPU reference, run in the tensors' dtype T.
   auto run_cpu = [&]<typename T>(T) {
     cpu::batch_norm2d_forward_train(input.data<T>(), weight.data<T>(), bias.data<T>(), running_mean.data<T>(),
@@ -101,6 +109,12 @@ void batch_norm2d_forward_eval(const Tensor& input, const Tensor& weight, const 
     no_cuda_implementation(op);
 #endif
   }
+  if (input.dtype() == DType::f32 && implementation(Op::batch_norm2d, DeviceType::CPU) == Implementation::vectorized) {
+    cpu::batch_norm2d_forward_eval_vectorized(input.data<float>(), weight.data<float>(), bias.data<float>(),
+                                              running_mean.data<float>(), running_var.data<float>(),
+                                              output.data<float>(), N, C, HW, params);
+    return;
+  }
   // The CPU reference, run in the tensors' dtype T.
   auto run_cpu = [&]<typename T>(T) {
     cpu::batch_norm2d_forward_eval(input.data<T>(), weight.data<T>(), bias.data<T>(), running_mean.data<T>(),
@@ -140,6 +154,13 @@ void batch_norm2d_backward_train(const Tensor& grad_output, const Tensor& input,
     no_cuda_implementation(op);
 #endif
   }
+  if (input.dtype() == DType::f32 && implementation(Op::batch_norm2d, DeviceType::CPU) == Implementation::vectorized) {
+    cpu::batch_norm2d_backward_train_vectorized(grad_output.data<float>(), input.data<float>(), weight.data<float>(),
+                                                save_mean.data<float>(), save_invstd.data<float>(),
+                                                grad_input.data<float>(), grad_weight.data<float>(),
+                                                grad_bias.data<float>(), N, C, HW);
+    return;
+  }
   // The CPU reference, run in the tensors' dtype T.
   auto run_cpu = [&]<typename T>(T) {
     cpu::batch_norm2d_backward_train(grad_output.data<T>(), input.data<T>(), weight.data<T>(),
@@ -176,6 +197,13 @@ void batch_norm2d_backward_eval(const Tensor& grad_output, const Tensor& input, 
 #else
     no_cuda_implementation(op);
 #endif
+  }
+  if (input.dtype() == DType::f32 && implementation(Op::batch_norm2d, DeviceType::CPU) == Implementation::vectorized) {
+    cpu::batch_norm2d_backward_eval_vectorized(grad_output.data<float>(), input.data<float>(), weight.data<float>(),
+                                               running_mean.data<float>(), running_var.data<float>(),
+                                               grad_input.data<float>(), grad_weight.data<float>(),
+                                               grad_bias.data<float>(), N, C, HW, params);
+    return;
   }
   // The CPU reference, run in the tensors' dtype T.
   auto run_cpu = [&]<typename T>(T) {

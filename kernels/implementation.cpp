@@ -12,11 +12,13 @@ namespace {
 
 constexpr std::array kOps = {Op::conv2d, Op::max_pool2d, Op::relu, Op::batch_norm2d, Op::linear, Op::cross_entropy,
                              Op::sgd};
-constexpr std::array kImplementations = {Implementation::reference, Implementation::gemm, Implementation::kernels,
+constexpr std::array kImplementations = {Implementation::reference, Implementation::gemm,
+                                         Implementation::vectorized, Implementation::kernels,
                                          Implementation::cublas, Implementation::cudnn};
 
 // What each op can run, per device kind, default first.
 constexpr Implementation kCpuGemm[] = {Implementation::gemm, Implementation::reference};
+constexpr Implementation kCpuVectorized[] = {Implementation::vectorized, Implementation::reference};
 constexpr Implementation kCpuReference[] = {Implementation::reference};
 #if defined(MINIDL_WITH_CUDA) && defined(MINIDL_WITH_CUDNN)
 constexpr Implementation kCudaConv2d[] = {Implementation::kernels, Implementation::cublas, Implementation::cudnn};
@@ -32,6 +34,7 @@ constexpr Implementation kCudaKernels[] = {Implementation::kernels};
 
 std::span<const Implementation> cpu_choices(Op op) {
   if (op == Op::conv2d || op == Op::linear) return kCpuGemm;
+  if (op == Op::batch_norm2d || op == Op::max_pool2d) return kCpuVectorized;
   return kCpuReference;
 }
 
@@ -84,6 +87,7 @@ const char* implementation_name(Implementation implementation) {
   switch (implementation) {
     case Implementation::reference: return "reference";
     case Implementation::gemm: return "gemm";
+    case Implementation::vectorized: return "vectorized";
     case Implementation::kernels: return "kernels";
     case Implementation::cublas: return "cublas";
     case Implementation::cudnn: return "cudnn";

@@ -4,12 +4,16 @@
 ///   CPU   reference     plain loops of kernels/cpu/ (the oracle, the teaching text)
 ///         gemm          im2col + cache-blocked, vectorized GEMM on all threads
 ///                       (conv2d and linear; kernels/cpu/gemm.h)
+///         vectorized    the reference's loops rewritten so that the compiler
+///                       vectorizes them: float lanes in place of one chain of
+///                       double additions (batch_norm2d, on all threads), selects
+///                       in place of branches (max_pool2d's forward)
 ///   CUDA  kernels       minidl's hand-written CUDA kernels (kernels/cuda/)
 ///         cublas        cuBLAS GEMM (linear; conv2d through im2col)
 ///         cudnn         cuDNN (conv2d, batch_norm2d; real CUDA builds with cuDNN only)
 ///
 /// An op without an alternative has one implementation per device. Defaults are
-/// the fastest of minidl's own: gemm on the CPU, kernels on CUDA. Programs print
+/// the fastest of minidl's own: gemm or vectorized on the CPU, kernels on CUDA. Programs print
 /// their choice at start (implementations_summary).
 #pragma once
 
@@ -24,12 +28,12 @@ namespace minidl::ops {
 /// The ops that have a choice of implementation.
 enum class Op { conv2d, max_pool2d, relu, batch_norm2d, linear, cross_entropy, sgd };
 /// The implementations, as in the table above.
-enum class Implementation { reference, gemm, kernels, cublas, cudnn };
+enum class Implementation { reference, gemm, vectorized, kernels, cublas, cudnn };
 
 /// Every op, in the order above.
 std::span<const Op> all_ops();
 ///@{
-/// "conv2d", "max_pool2d", ...; "reference", "gemm", "kernels", "cublas", "cudnn".
+/// "conv2d", "max_pool2d", ...; "reference", "gemm", "vectorized", "kernels", "cublas", "cudnn".
 const char* op_name(Op op);
 const char* implementation_name(Implementation implementation);
 ///@}
@@ -73,7 +77,7 @@ bool deterministic();
 ///@}
 
 /// One line for a start-up banner, e.g.
-/// "conv2d=gemm max_pool2d=reference relu=reference batch_norm2d=reference linear=gemm ...".
+/// "conv2d=gemm max_pool2d=vectorized relu=reference batch_norm2d=vectorized linear=gemm ...".
 std::string implementations_summary(DeviceType device);
 
 /// Sets the implementation of an op for as long as it lives, then restores the

@@ -6,7 +6,9 @@
 
 #include "core/parallel.h"
 #include "kernels/cpu/max_pool2d.h"
+#include "kernels/cpu/max_pool2d_vectorized.h"
 #include "kernels/dispatch.h"
+#include "kernels/implementation.h"
 #if defined(MINIDL_WITH_CUDA)
 #include "kernels/cuda/max_pool2d.h"
 #endif
@@ -75,7 +77,14 @@ void max_pool2d_forward(const Tensor& input, Tensor& output, Tensor& indices, Ma
     no_cuda_implementation("max_pool2d");
 #endif
   }
-  // The reference, on ranges of images in parallel (images pool independently).
+  // Ranges of images in parallel (images pool independently).
+  if (input.dtype() == DType::f32 && implementation(Op::max_pool2d, DeviceType::CPU) == Implementation::vectorized) {
+    for_image_ranges(shape, [&](const cpu::MaxPool2dShape& images, std::int64_t in, std::int64_t out) {
+      cpu::max_pool2d_forward_vectorized(input.data<float>() + in, output.data<float>() + out,
+                                         indices.data<std::int32_t>() + out, images);
+    });
+    return;
+  }
   auto run_cpu = [&]<typename T>(T) {
     for_image_ranges(shape, [&](const cpu::MaxPool2dShape& images, std::int64_t in, std::int64_t out) {
       cpu::max_pool2d_forward(input.data<T>() + in, output.data<T>() + out, indices.data<std::int32_t>() + out, images);

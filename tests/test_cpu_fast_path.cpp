@@ -1,16 +1,23 @@
 // Specification of the CPU fast path: the thread pool, the blocked GEMM, conv2d
-// and linear through im2col + GEMM against the plain-loop reference, bitwise
-// independence of the thread count, and the run-time choice of implementation.
+// and linear through im2col + GEMM, and the vectorized batch_norm2d and max_pool2d,
+// against the plain-loop reference; bitwise independence of the thread count, and
+// the run-time choice of implementation.
 #include <atomic>
+#include <bit>
+#include <cmath>
+#include <cstring>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "core/parallel.h"
 #include "gradcheck.h"
+#include "kernels/batch_norm2d.h"
 #include "kernels/conv2d.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/implementation.h"
 #include "kernels/linear.h"
+#include "kernels/max_pool2d.h"
 #include "layers/cross_entropy_loss.h"
 #include "layers/networks.h"
 #include "optim/sgd.h"
@@ -93,7 +100,83 @@ ConvResult run_conv(const ConvCase& c, std::uint64_t seed) {
   return r;
 }
 
-bool same_bits(const Tensor& a, const Tensor& b) { return a.to_vector<float>() == b.to_vector<float>(); }
+// Equal bit patterns, so a NaN equals a NaN with the same payload.
+bool same_bits(const Tensor& a, const Tensor& b) {
+  std::vector<float> x = a.to_vector<float>(), y = b.to_vector<float>();
+  return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
+}
+
+// What batch_norm2d's training forward and backward, then its evaluation forward
+// and backward, write for one input, with the implementation chosen now.
+struct BatchNormResult {
+  Tensor output, save_mean, save_invstd, running_mean, running_var, grad_input, grad_weight, grad_bias;
+  Tensor eval_output, eval_grad_input, eval_grad_weight, eval_grad_bias;
+};
+
+BatchNormResult run_batch_norm(const Shape& shape, std::uint64_t seed) {
+  Generator generator(seed);
+  const std::int64_t C = shape[1];
+  // An offset larger than the spread, as after a ReLU, tests the centring.
+  Tensor input = random_tensor(shape, generator, DType::f32, 2.0, 5.0);
+  Tensor grad_output = random_tensor(shape, generator, DType::f32);
+  Tensor weight = random_tensor({C}, generator, DType::f32, 0.5, 1.5);
+  Tensor bias = random_tensor({C}, generator, DType::f32);
+  BatchNormResult r;
+  r.output = Tensor::empty(shape);
+  r.save_mean = Tensor::empty({C});
+  r.save_invstd = Tensor::empty({C});
+  r.running_mean = random_tensor({C}, generator, DType::f32);
+  r.running_var = random_tensor({C}, generator, DType::f32, 0.5, 2.0);
+  ops::batch_norm2d_forward_train(input, weight, bias, r.running_mean, r.running_var, r.output, r.save_mean,
+                                  r.save_invstd, {});
+  // Parameter gradients accumulate: start them from a non-zero value.
+  r.grad_input = Tensor::empty(shape);
+  r.grad_weight = Tensor::full({C}, 0.25);
+  r.grad_bias = Tensor::full({C}, -0.5);
+  ops::batch_norm2d_backward_train(grad_output, input, weight, r.save_mean, r.save_invstd, r.grad_input,
+                                   r.grad_weight, r.grad_bias);
+  r.eval_output = Tensor::empty(shape);
+  ops::batch_norm2d_forward_eval(input, weight, bias, r.running_mean, r.running_var, r.eval_output, {});
+  r.eval_grad_input = Tensor::empty(shape);
+  r.eval_grad_weight = Tensor::full({C}, 0.25);
+  r.eval_grad_bias = Tensor::full({C}, -0.5);
+  ops::batch_norm2d_backward_eval(grad_output, input, weight, r.running_mean, r.running_var, r.eval_grad_input,
+                                  r.eval_grad_weight, r.eval_grad_bias, {});
+  return r;
+}
+
+std::vector<std::pair<const char*, const Tensor*>> named_tensors(const BatchNormResult& r) {
+  return {{"output", &r.output},
+          {"save_mean", &r.save_mean},
+          {"save_invstd", &r.save_invstd},
+          {"running_mean", &r.running_mean},
+          {"running_var", &r.running_var},
+          {"grad_input", &r.grad_input},
+          {"grad_weight", &r.grad_weight},
+          {"grad_bias", &r.grad_bias},
+          {"eval_output", &r.eval_output},
+          {"eval_grad_input", &r.eval_grad_input},
+          {"eval_grad_weight", &r.eval_grad_weight},
+          {"eval_grad_bias", &r.eval_grad_bias}};
+}
+
+struct PoolResult {
+  Tensor output, indices;
+};
+
+// The max_pool2d forward of an input on a grid of 0.5 (so that windows hold ties)
+// with NaNs at nan_every-th values, with the implementation chosen now.
+PoolResult run_max_pool(const Shape& shape, ops::MaxPool2dParams params, std::int64_t nan_every, std::uint64_t seed) {
+  Generator generator(seed);
+  Tensor input = random_tensor(shape, generator, DType::f32, -2.0, 2.0);
+  float* values = input.data<float>();
+  for (std::int64_t i = 0; i < input.numel(); ++i)
+    values[i] = i % nan_every == nan_every - 1 ? std::nanf("") : std::round(values[i] * 2.0f) / 2.0f;
+  const Shape output_shape = ops::max_pool2d_output_shape(shape, params);
+  PoolResult r{Tensor::empty(output_shape), Tensor::empty(output_shape, DType::i32)};
+  ops::max_pool2d_forward(input, r.output, r.indices, params);
+  return r;
+}
 
 }  // namespace
 
@@ -245,11 +328,95 @@ TEST_CASE("linear through gemm matches the reference forward and backward") {
   }
 }
 
+TEST_CASE("parallel_for with the values per index keeps small loops on the calling thread") {
+  ThreadCountGuard guard;
+  set_num_threads(2);
+  auto threads_used = [](std::int64_t count, std::int64_t values_per_index) {
+    std::atomic<int> ranges = 0, elsewhere = 0;
+    const std::thread::id caller = std::this_thread::get_id();
+    parallel_for(count, values_per_index, [&](std::int64_t, std::int64_t) {
+      ++ranges;
+      if (std::this_thread::get_id() != caller) ++elsewhere;
+    });
+    return std::pair{ranges.load(), elsewhere.load()};
+  };
+  REQUIRE(threads_used(32, kMinParallelValues / 32 - 1) == std::pair{1, 0});
+  REQUIRE(threads_used(32, kMinParallelValues / 32) == std::pair{2, 1});
+  REQUIRE(threads_used(0, kMinParallelValues) == std::pair{0, 0});
+}
+
+TEST_CASE("vectorized batch_norm2d matches the reference in training and evaluation, forward and backward") {
+  // The study's shapes at batch 4 and 2, and planes whose size is no multiple of the
+  // lanes (1, 3, 35 values), a single image, and channels fewer than the threads.
+  const Shape shapes[] = {{4, 32, 32, 32}, {2, 32, 8, 8}, {3, 5, 5, 7}, {1, 3, 1, 3}, {6, 1, 1, 1}, {2, 2, 16, 16}};
+  for (const Shape& shape : shapes) {
+    INFO("input " << shape.str());
+    BatchNormResult fast = run_batch_norm(shape, 31);
+    ops::ImplementationGuard reference(ops::Op::batch_norm2d, DeviceType::CPU, ops::Implementation::reference);
+    BatchNormResult expected = run_batch_norm(shape, 31);
+    auto fast_tensors = named_tensors(fast), expected_tensors = named_tensors(expected);
+    for (std::size_t i = 0; i < fast_tensors.size(); ++i)
+      require_close(*fast_tensors[i].second, *expected_tensors[i].second, 1e-5, 1e-5, fast_tensors[i].first);
+  }
+}
+
+TEST_CASE("vectorized batch_norm2d gives the same bits with one two or three threads") {
+  ThreadCountGuard guard;
+  const Shape shape{4, 32, 16, 16};  // 32,768 values: enough to be split over threads
+  set_num_threads(1);
+  BatchNormResult one = run_batch_norm(shape, 32);
+  for (int threads : {2, 3}) {
+    set_num_threads(threads);
+    BatchNormResult many = run_batch_norm(shape, 32);
+    auto many_tensors = named_tensors(many), one_tensors = named_tensors(one);
+    for (std::size_t i = 0; i < many_tensors.size(); ++i) {
+      INFO(many_tensors[i].first << " with " << threads << " threads");
+      REQUIRE(same_bits(*many_tensors[i].second, *one_tensors[i].second));
+    }
+  }
+}
+
+TEST_CASE("vectorized max_pool2d gives the reference's maxima and indices, ties and NaNs included") {
+  ThreadCountGuard guard;
+  struct PoolCase {
+    Shape input;
+    ops::MaxPool2dParams params;
+  };
+  // The study's 2 x 2 windows on its three sizes; odd sizes, where the last row and
+  // column are left out and a row has fewer than four windows; other windows, which
+  // run the reference.
+  const PoolCase cases[] = {
+      {{2, 32, 32, 32}, {}},
+      {{3, 32, 16, 16}, {}},
+      {{2, 4, 8, 8}, {}},
+      {{2, 3, 9, 11}, {}},
+      {{1, 2, 5, 19}, {}},
+      {{1, 1, 2, 2}, {}},
+      {{2, 3, 9, 9}, {.kernel_size = 3, .stride = 2}},
+      {{1, 2, 6, 6}, {.kernel_size = 2, .stride = 1}},
+  };
+  for (const PoolCase& c : cases) {
+    for (std::int64_t nan_every : {7, 1000003}) {
+      for (int threads : {1, 2}) {
+        INFO("input " << c.input.str() << " kernel " << c.params.kernel_size << " stride " << c.params.stride
+                      << " NaN every " << nan_every << " threads " << threads);
+        set_num_threads(threads);
+        PoolResult fast = run_max_pool(c.input, c.params, nan_every, 41);
+        ops::ImplementationGuard reference(ops::Op::max_pool2d, DeviceType::CPU, ops::Implementation::reference);
+        PoolResult expected = run_max_pool(c.input, c.params, nan_every, 41);
+        REQUIRE(same_bits(fast.output, expected.output));
+        REQUIRE(fast.indices.to_vector<std::int32_t>() == expected.indices.to_vector<std::int32_t>());
+      }
+    }
+  }
+}
+
 TEST_CASE("the implementation of an op is chosen at run time and restored by a guard") {
   using ops::Implementation;
   using ops::Op;
   REQUIRE(ops::implementation(Op::conv2d, DeviceType::CPU) == Implementation::gemm);
-  REQUIRE(ops::implementation(Op::max_pool2d, DeviceType::CPU) == Implementation::reference);
+  REQUIRE(ops::implementation(Op::max_pool2d, DeviceType::CPU) == Implementation::vectorized);
+  REQUIRE(ops::implementation(Op::relu, DeviceType::CPU) == Implementation::reference);
   {
     ops::ImplementationGuard guard(Op::conv2d, DeviceType::CPU, Implementation::reference);
     REQUIRE(ops::implementation(Op::conv2d, DeviceType::CPU) == Implementation::reference);
@@ -257,7 +424,7 @@ TEST_CASE("the implementation of an op is chosen at run time and restored by a g
   }
   REQUIRE(ops::implementation(Op::conv2d, DeviceType::CPU) == Implementation::gemm);
   REQUIRE(ops::implementations_summary(DeviceType::CPU) ==
-          "conv2d=gemm max_pool2d=reference relu=reference batch_norm2d=reference linear=gemm "
+          "conv2d=gemm max_pool2d=vectorized relu=reference batch_norm2d=vectorized linear=gemm "
           "cross_entropy=reference sgd=reference");
 }
 
@@ -267,7 +434,7 @@ TEST_CASE("asking for an implementation this build lacks names the choices") {
   REQUIRE_THROWS_MINIDL(ops::set_implementation(ops::Op::relu, DeviceType::CPU, ops::Implementation::gemm),
                         "relu on cpu: this build has no 'gemm' implementation (choose from reference)");
   REQUIRE_THROWS_MINIDL(ops::parse_implementation("fast"),
-                        "unknown implementation 'fast' (choose from reference, gemm, kernels, cublas, cudnn)");
+                        "unknown implementation 'fast' (choose from reference, gemm, vectorized, kernels, cublas, cudnn)");
   REQUIRE_THROWS_MINIDL(ops::parse_op("conv"), "unknown op 'conv'");
   REQUIRE(ops::parse_op("batch_norm2d") == ops::Op::batch_norm2d);
   REQUIRE(ops::parse_implementation("cublas") == ops::Implementation::cublas);

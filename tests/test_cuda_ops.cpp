@@ -51,14 +51,17 @@ void require_close_with_nans(const Tensor& actual, const Tensor& expected, doubl
   require_close(Tensor::from_vector(actual.shape(), a), Tensor::from_vector(expected.shape(), e), rtol, atol, what);
 }
 
-// Runs the conv2d and linear CPU references, not the GEMM path, while it lives.
+// Runs the CPU references, not the fast paths (gemm, vectorized), while it lives.
 struct CpuReference {
   ops::ImplementationGuard conv2d{ops::Op::conv2d, DeviceType::CPU, ops::Implementation::reference};
   ops::ImplementationGuard linear{ops::Op::linear, DeviceType::CPU, ops::Implementation::reference};
+  ops::ImplementationGuard batch_norm2d{ops::Op::batch_norm2d, DeviceType::CPU, ops::Implementation::reference};
+  ops::ImplementationGuard max_pool2d{ops::Op::max_pool2d, DeviceType::CPU, ops::Implementation::reference};
 };
 
 void check_max_pool2d(const Shape& input_shape, ops::MaxPool2dParams params, std::uint64_t seed) {
   INFO("input " << input_shape.str() << " kernel " << params.kernel_size << " stride " << params.stride);
+  CpuReference reference;
   Generator generator(seed);
   // Values on a grid of 0.25 so that windows hold ties, and one NaN.
   Tensor input = random_f32(input_shape, generator, -2.0, 2.0);
@@ -95,6 +98,7 @@ struct BatchNormTensors {
 
 void check_batch_norm2d_train(const Shape& shape, std::uint64_t seed) {
   INFO("input " << shape.str());
+  CpuReference reference;
   Generator generator(seed);
   const std::int64_t channels = shape[1];
   Tensor input = random_f32(shape, generator, -1.0, 3.0), grad_output = random_f32(shape, generator);

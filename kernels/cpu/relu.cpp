@@ -17,10 +17,13 @@ void relu_forward(const T* input, T* output, std::int64_t count) {
 // output is all backward needs, and the input can have been overwritten in place:
 //   grad_input[i] = output[i] > 0 ? grad_output[i] : 0
 // Element i is read before it is written, so grad_input may be grad_output.
+// grad_output[i] is loaded whether it is used or not: the compiler may then turn the
+// choice into a vector select, where a load on one side only keeps it a branch.
 template <typename T>
 void relu_backward(const T* grad_output, const T* output, T* grad_input, std::int64_t count) {
   for (std::int64_t i = 0; i < count; ++i) {
-    grad_input[i] = output[i] > T(0) ? grad_output[i] : T(0);  // doc:relu-grad-input
+    const T dy = grad_output[i];
+    grad_input[i] = output[i] > T(0) ? dy : T(0);  // doc:relu-grad-input
   }
 }
 
