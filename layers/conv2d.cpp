@@ -28,7 +28,7 @@ Tensor Conv2d::forward(const Tensor& input) {
 
 Tensor Conv2d::backward(const Tensor& grad_output) {
   if (!input_.defined()) fail("Conv2d::backward: no saved input: call forward (outside a NoGradGuard) first");
-  reuse_or_allocate(grad_input_, input_.shape(), input_.dtype(), input_.device());
+  if (options_.input_grad) reuse_or_allocate(grad_input_, input_.shape(), input_.dtype(), input_.device());
   ops::conv2d_backward(grad_output, input_, weight.value, grad_input_, weight.grad, bias.grad,
                        {options_.stride, options_.padding});
   return grad_input_;

@@ -21,6 +21,10 @@ struct Conv2dOptions {
   int stride = 1;    ///< step between windows
   int padding = 0;   ///< zeros added on every side
   bool bias = true;  ///< false: no bias parameter
+  /// false: backward computes the parameter gradients only and returns an undefined
+  /// tensor, for a first layer whose input is data (as PyTorch skips the gradient of
+  /// an input that does not require one).
+  bool input_grad = true;
 };
 
 /// A 2-D convolution layer; see the top of this file.

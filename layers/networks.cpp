@@ -11,7 +11,10 @@ std::unique_ptr<Sequential> make_study_net(bool batch_norm, Generator& generator
   auto net = std::make_unique<Sequential>();
   int in_channels = 3;
   for (int block = 1; block <= 3; ++block) {
-    net->add(fmt::format("conv{}", block), std::make_shared<Conv2d>(Conv2dOptions{in_channels, 32, 3, 1, 1}, generator));
+    // The images need no gradient: conv1's backward skips its input's.
+    Conv2dOptions conv{.in_channels = in_channels, .out_channels = 32, .kernel_size = 3, .padding = 1,
+                       .input_grad = block > 1};
+    net->add(fmt::format("conv{}", block), std::make_shared<Conv2d>(conv, generator));
     if (batch_norm) net->add(fmt::format("bn{}", block), std::make_shared<BatchNorm2d>(32));
     net->add(fmt::format("relu{}", block), std::make_shared<ReLU>());
     net->add(fmt::format("pool{}", block), std::make_shared<MaxPool2d>(2, 2));

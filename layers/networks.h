@@ -16,6 +16,7 @@ namespace minidl::nn {
 /// The network above, named as PyTorch's state_dict (conv1, bn1, relu1, pool1, ...,
 /// flatten, fc1, relu4, out), with a BatchNorm2d after each convolution when
 /// batch_norm is set; the weights are drawn from generator as PyTorch initialises them.
+/// Its backward returns an undefined tensor: the images' gradient is not computed.
 std::unique_ptr<Sequential> make_study_net(bool batch_norm, Generator& generator);
 
 }  // namespace minidl::nn
