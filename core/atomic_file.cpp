@@ -2,10 +2,12 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 #include <system_error>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "core/error.h"
@@ -78,6 +80,29 @@ void sync_directory(const std::string& path, const char* what) {
   if (!synced) fail("{}: {}: written, but cannot sync the directory {}: {}", what, path, directory, reason);
 }
 
+// Removes the temporary files next to path ("<path>.tmp-<pid>-<n>") that a process
+// killed in the middle of a write left behind: those whose pid no longer runs. A live
+// pid may be a writer at work, and is left alone. Best effort: what cannot be listed
+// or removed stays.
+void remove_leftovers_of_dead_writers(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const fs::path directory = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  const std::string prefix = target.filename().string() + ".tmp-";
+  std::error_code error;
+  for (fs::directory_iterator it(directory, error), end; !error && it != end; it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    if (!name.starts_with(prefix)) continue;
+    const char* pid_text = name.c_str() + prefix.size();
+    char* pid_end = nullptr;
+    const long pid = std::strtol(pid_text, &pid_end, 10);
+    if (pid_end == pid_text || *pid_end != '-' || pid <= 0) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    std::error_code ignored;
+    fs::remove(it->path(), ignored);
+  }
+}
+
 }  // namespace
 
 void write_file_atomically(const std::string& path, std::span<const std::string_view> pieces, const char* what) {
@@ -89,6 +114,7 @@ void write_file_atomically(const std::string& path, std::span<const std::string_
     fail("{}: {}: cannot rename {} to it: {}", what, path, temp.path(), errno_message());
   temp.keep();
   sync_directory(path, what);
+  remove_leftovers_of_dead_writers(path);
 }
 
 }  // namespace minidl

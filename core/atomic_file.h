@@ -3,7 +3,9 @@
 /// the bytes go to a temporary file next to it ("<path>.tmp-<pid>-<n>"), which is
 /// synced, renamed over path, and the directory synced. On any failure the
 /// temporary file is removed, path is left as it was, and Error is thrown,
-/// prefixed "<what>: <path>: ". Checkpoints and the study's reports use it.
+/// prefixed "<what>: <path>: ". After a write, the temporary files of path that
+/// killed processes left (their pid no longer runs) are removed. Checkpoints and
+/// the study's reports use it.
 #pragma once
 
 #include <span>

@@ -2,6 +2,7 @@
 // SIGKILL) and resumed with --resume ends with exactly the weights and results of a
 // run that was never stopped; a kill while a checkpoint is written leaves the
 // previous one loadable; a NaN stops a run with its epoch and step named.
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -236,7 +237,7 @@ TEST_CASE("a study killed with SIGKILL at random moments and resumed each time e
   study.require_same_as_reference(out);
 }
 
-TEST_CASE("a SIGKILL while a checkpoint is written leaves the previous checkpoint loadable") {
+TEST_CASE("a SIGKILL while a checkpoint is written leaves the previous checkpoint loadable, and no litter after the next write") {
   TempDir dir;
   const std::string path = (dir.path() / "run.safetensors").string();
   // Two checkpoints of 16 MB, told apart by their epoch; each write takes a while.
@@ -266,4 +267,19 @@ TEST_CASE("a SIGKILL while a checkpoint is written leaves the previous checkpoin
     REQUIRE(weight.data<float>()[0] == expected);
     REQUIRE(weight.data<float>()[weight.numel() - 1] == expected);
   }
+  // The killed writers' temporary files are gone after the next write; so is one of a
+  // process that surely ended (reaped), while one of a live process (this one) stays.
+  const pid_t ended = ::fork();
+  REQUIRE(ended >= 0);
+  if (ended == 0) ::_exit(0);
+  ::waitpid(ended, nullptr, 0);
+  const std::string ended_leftover = path + ".tmp-" + std::to_string(ended) + "-0";
+  const std::string live_leftover = path + ".tmp-" + std::to_string(::getpid()) + "-999";
+  std::ofstream(ended_leftover) << "partial";
+  std::ofstream(live_leftover) << "in progress";
+  study::save_checkpoint(path, checkpoint_of_epoch(9));
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) names.push_back(entry.path().filename());
+  std::sort(names.begin(), names.end());
+  REQUIRE(names == std::vector<std::string>{"run.safetensors", "run.safetensors.tmp-" + std::to_string(::getpid()) + "-999"});
 }
