@@ -104,6 +104,7 @@ void batch_norm2d_forward_train_vectorized(const float* input, const float* weig
   const std::int64_t M = N * HW;
   parallel_for(C, N * HW, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t c = begin; c < end; ++c) {
+      // doc:batch-norm-batch-statistics
       double sum = 0.0;
       for (std::int64_t n = 0; n < N; ++n) sum += plane_sum(input + plane_offset(n, c, C, HW), HW);
       const float mean = static_cast<float>(sum / M);
@@ -112,8 +113,10 @@ void batch_norm2d_forward_train_vectorized(const float* input, const float* weig
       const double var = sum_sq_dev / M;
       const double invstd = 1.0 / std::sqrt(var + params.eps);
 
+      // doc:batch-norm-forward
       normalize_channel(input, output, N, C, HW, c, mean, static_cast<float>(invstd * weight[c]), bias[c]);
 
+      // doc:batch-norm-running-stats
       const double unbiased_var = var * M / (M - 1);
       running_mean[c] = static_cast<float>((1.0 - params.momentum) * running_mean[c] + params.momentum * mean);
       running_var[c] = static_cast<float>((1.0 - params.momentum) * running_var[c] + params.momentum * unbiased_var);
@@ -131,6 +134,7 @@ void batch_norm2d_forward_eval_vectorized(const float* input, const float* weigh
   parallel_for(C, N * HW, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t c = begin; c < end; ++c) {
       const double invstd = 1.0 / std::sqrt(running_var[c] + params.eps);
+      // doc:batch-norm-eval-forward
       normalize_channel(input, output, N, C, HW, c, running_mean[c], static_cast<float>(invstd * weight[c]), bias[c]);
     }
   });
@@ -153,9 +157,11 @@ void batch_norm2d_backward_train_vectorized(const float* grad_output, const floa
       const double invstd = save_invstd[c];
       const GradSums sums = channel_grad_sums(grad_output, input, N, C, HW, c, mean);
       const double sum_dy_xhat = invstd * sums.dy_centered;
+      // doc:batch-norm-grad-params
       grad_bias[c] += static_cast<float>(sums.dy);
       grad_weight[c] += static_cast<float>(sum_dy_xhat);
 
+      // doc:batch-norm-grad-input
       const double a_double = weight[c] * invstd;
       const float a = static_cast<float>(a_double);
       const float b = static_cast<float>(-a_double * invstd * sum_dy_xhat / M);
@@ -184,6 +190,7 @@ void batch_norm2d_backward_eval_vectorized(const float* grad_output, const float
       grad_bias[c] += static_cast<float>(sums.dy);
       grad_weight[c] += static_cast<float>(invstd * sums.dy_centered);
 
+      // doc:batch-norm-eval-grad-input
       const float a = static_cast<float>(weight[c] * invstd);
       for (std::int64_t n = 0; n < N; ++n) {
         const std::int64_t offset = plane_offset(n, c, C, HW);

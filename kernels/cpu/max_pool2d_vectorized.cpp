@@ -50,6 +50,7 @@ void max_pool_2x2_plane(const float* input, float* output, std::int32_t* indices
     float* output_row = output + oh * OW;
     std::int32_t* indices_row = indices + oh * OW;
     std::int64_t ow = 0;
+    // doc:max_pool2d-forward
     for (; ow + 4 <= OW; ow += 4) {
       const auto w = static_cast<std::int32_t>(2 * ow);
       const Float4 top_low = load4(top + w), top_high = load4(top + w + 4);
