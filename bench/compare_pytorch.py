@@ -4,9 +4,11 @@
 Runs bench_training (minidl) and bench/pytorch_reference.py (PyTorch, the study's way (a)
 and tuned (b)) one after the other with the same device, threads and images, and prints
 a markdown table of seconds per 50,000-image epoch with the ratios PyTorch / minidl
-(above 1: minidl is faster), and the peak device memory on CUDA.
+(above 1: minidl is faster), and the peak device memory on CUDA. With --repeats N both
+sides run N times, alternating, and the table compares medians and shows each side's
+spread ((max - min) / median).
 
-  /usr/bin/python3 bench/compare_pytorch.py --build-dir build/cpu --device cpu --threads 2
+  /usr/bin/python3 bench/compare_pytorch.py --build-dir build/cpu --device cpu --threads 2 --repeats 3
   python3 bench/compare_pytorch.py --build-dir build/gpu-check --device cuda --images 5000 --markdown out.md
 """
 import argparse
@@ -31,18 +33,36 @@ def machine():
     return platform.processor() or "unknown CPU"
 
 
+def median(values):
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def spread(values):
+    """(max - min) / median, as a percentage: how far the repeats disagree."""
+    return 100.0 * (max(values) - min(values)) / median(values)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build-dir", required=True, help="a minidl build with bench/bench_training")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--images", type=int, default=2000, help="training images timed per case")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="run both sides this many times, alternating, and compare medians")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--python", default=sys.executable, help="the Python with PyTorch")
     parser.add_argument("--markdown", default=None, help="also write the table here")
     parser.add_argument("--json", default=None, help="write both sides' numbers here")
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
 
+    # Each repeat runs minidl, then PyTorch: a slow spell of the machine hits both sides
+    # alike more often than it would if all of one side ran first.
+    ours_runs, theirs_runs = [], []
     with tempfile.TemporaryDirectory() as tmp:
         minidl_json, torch_json = os.path.join(tmp, "minidl.json"), os.path.join(tmp, "torch.json")
         common = ["--images", str(args.images)] + (["--data-dir", args.data_dir] if args.data_dir else [])
@@ -53,43 +73,54 @@ def main():
         if args.threads:
             minidl += ["--threads", str(args.threads)]
             torch += ["--threads", str(args.threads)]
-        for command in (minidl, torch):
-            print("$", " ".join(command), flush=True)
-            subprocess.run(command, check=True)
-        with open(minidl_json) as f:
-            ours = json.load(f)
-        with open(torch_json) as f:
-            theirs = json.load(f)
+        for _ in range(args.repeats):
+            for command, output, runs in ((minidl, minidl_json, ours_runs), (torch, torch_json, theirs_runs)):
+                print("$", " ".join(command), flush=True)
+                subprocess.run(command, check=True)
+                with open(output) as f:
+                    runs.append(json.load(f))
+    ours, theirs = ours_runs[0], theirs_runs[0]
 
-    def theirs_for(network, batch, variant):
-        for result in theirs["results"]:
+    def theirs_for(run, network, batch, variant):
+        for result in run["results"]:
             if (result["network"], result["batch_size"], result["variant"]) == (network, batch, variant):
                 return result
         return None
 
+    def their_seconds(network, batch, variant):
+        seconds = [theirs_for(run, network, batch, variant) for run in theirs_runs]
+        return None if None in seconds else [result["epoch_seconds"] for result in seconds]
+
+    repeated = f"; the median of {args.repeats} runs of each side, alternating" if args.repeats > 1 else ""
     lines = [f"Machine: {machine()}; minidl on {ours['device']}; PyTorch {theirs['torch']} on {theirs['device']}, "
              f"{theirs['threads']} threads; {args.images} "
-             f"{'CIFAR-10' if args.data_dir else 'synthetic'} images per case, scaled to a 50,000-image epoch.",
+             f"{'CIFAR-10' if args.data_dir else 'synthetic'} images per case, scaled to a 50,000-image epoch"
+             f"{repeated}.",
              "",
              "| network | batch | minidl s/epoch | PyTorch (a) s/epoch | (a) / minidl | PyTorch (b) s/epoch | (b) / minidl |"
-             " minidl peak MiB | (b) peak MiB |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             " minidl peak MiB | (b) peak MiB |" + (" spread minidl / (a) / (b) |" if args.repeats > 1 else ""),
+             "|---|---|---|---|---|---|---|---|---|" + ("---|" if args.repeats > 1 else "")]
     rows = []
-    for result in ours["results"]:
+    for index, result in enumerate(ours["results"]):
         network, batch = result["network"], result["batch_size"]
-        a, b = theirs_for(network, batch, "a"), theirs_for(network, batch, "b")
-        mine = result["epoch_seconds"]
+        mine_runs = [run["results"][index]["epoch_seconds"] for run in ours_runs]
+        a_runs, b_runs = their_seconds(network, batch, "a"), their_seconds(network, batch, "b")
+        b = theirs_for(theirs, network, batch, "b")
+        mine = median(mine_runs)
         row = {"network": network, "batch_size": batch, "minidl_epoch_seconds": mine,
-               "minidl_test_pass_seconds": result["test_pass_seconds"],
+               "minidl_test_pass_seconds": median([run["results"][index]["test_pass_seconds"] for run in ours_runs]),
                "minidl_peak_reserved_bytes": result["peak_reserved_bytes"],
-               "a_epoch_seconds": a and a["epoch_seconds"], "b_epoch_seconds": b and b["epoch_seconds"],
-               "b_peak_reserved_bytes": b and b.get("peak_reserved_bytes", 0)}
+               "a_epoch_seconds": a_runs and median(a_runs), "b_epoch_seconds": b_runs and median(b_runs),
+               "b_peak_reserved_bytes": b and b.get("peak_reserved_bytes", 0),
+               "minidl_runs": mine_runs, "a_runs": a_runs, "b_runs": b_runs}
         rows.append(row)
         fmt = lambda x: f"{x:.2f}" if x is not None else "-"
         ratio = lambda x: f"{x / mine:.2f}x" if x is not None else "-"
+        spreads = " / ".join(f"{spread(runs):.0f} %" if runs else "-" for runs in (mine_runs, a_runs, b_runs))
         lines.append(f"| {network} | {batch} | {fmt(mine)} | {fmt(row['a_epoch_seconds'])} | {ratio(row['a_epoch_seconds'])}"
                      f" | {fmt(row['b_epoch_seconds'])} | {ratio(row['b_epoch_seconds'])}"
-                     f" | {result['peak_reserved_bytes'] / 2**20:.1f} | {(row['b_peak_reserved_bytes'] or 0) / 2**20:.1f} |")
+                     f" | {result['peak_reserved_bytes'] / 2**20:.1f} | {(row['b_peak_reserved_bytes'] or 0) / 2**20:.1f} |"
+                     + (f" {spreads} |" if args.repeats > 1 else ""))
     table = "\n".join(lines)
     print()
     print(table)
@@ -98,7 +129,7 @@ def main():
             f.write(table + "\n")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"minidl": ours, "pytorch": theirs, "rows": rows}, f, indent=2)
+            json.dump({"minidl": ours_runs, "pytorch": theirs_runs, "rows": rows}, f, indent=2)
 
 
 if __name__ == "__main__":
