@@ -237,7 +237,7 @@ TEST_CASE("a study killed with SIGKILL at random moments and resumed each time e
   study.require_same_as_reference(out);
 }
 
-TEST_CASE("a SIGKILL while a checkpoint is written leaves the previous checkpoint loadable, and no litter after the next write") {
+TEST_CASE("a SIGKILL while a checkpoint is written leaves the previous checkpoint loadable and the next write clears its litter") {
   TempDir dir;
   const std::string path = (dir.path() / "run.safetensors").string();
   // Two checkpoints of 16 MB, told apart by their epoch; each write takes a while.
