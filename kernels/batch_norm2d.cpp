@@ -21,6 +21,12 @@ void check_per_channel(const char* op, std::int64_t channels, std::initializer_l
   for (const NamedTensor& named : tensors) check_shape(*named.tensor, Shape{channels}, op, named.name);
 }
 
+// The CPU fast path serves f32; other dtypes run the reference.
+bool use_vectorized(const Tensor& input) {
+  return input.dtype() == DType::f32 &&
+         implementation(Op::batch_norm2d, DeviceType::CPU) == Implementation::vectorized;
+}
+
 }  // namespace
 
 void batch_norm2d_forward_train(const Tensor& input, const Tensor& weight, const Tensor& bias,
@@ -61,7 +67,7 @@ void batch_norm2d_forward_train(const Tensor& input, const Tensor& weight, const
     no_cuda_implementation(op);
 #endif
   }
-  if (input.dtype() == DType::f32 && implementation(Op::batch_norm2d, DeviceType::CPU) == Implementation::vectorized) {
+  if (use_vectorized(input)) {
     cpu::batch_norm2d_forward_train_vectorized(input.data<float>(), weight.data<float>(), bias.data<float>(),
                                                running_mean.data<float>(), running_var.data<float>(),
                                                output.data<float>(), save_mean.data<float>(),
@@ -109,7 +115,7 @@ void batch_norm2d_forward_eval(const Tensor& input, const Tensor& weight, const 
     no_cuda_implementation(op);
 #endif
   }
-  if (input.dtype() == DType::f32 && implementation(Op::batch_norm2d, DeviceType::CPU) == Implementation::vectorized) {
+  if (use_vectorized(input)) {
     cpu::batch_norm2d_forward_eval_vectorized(input.data<float>(), weight.data<float>(), bias.data<float>(),
                                               running_mean.data<float>(), running_var.data<float>(),
                                               output.data<float>(), N, C, HW, params);
@@ -154,7 +160,7 @@ void batch_norm2d_backward_train(const Tensor& grad_output, const Tensor& input,
     no_cuda_implementation(op);
 #endif
   }
-  if (input.dtype() == DType::f32 && implementation(Op::batch_norm2d, DeviceType::CPU) == Implementation::vectorized) {
+  if (use_vectorized(input)) {
     cpu::batch_norm2d_backward_train_vectorized(grad_output.data<float>(), input.data<float>(), weight.data<float>(),
                                                 save_mean.data<float>(), save_invstd.data<float>(),
                                                 grad_input.data<float>(), grad_weight.data<float>(),
@@ -198,7 +204,7 @@ void batch_norm2d_backward_eval(const Tensor& grad_output, const Tensor& input, 
     no_cuda_implementation(op);
 #endif
   }
-  if (input.dtype() == DType::f32 && implementation(Op::batch_norm2d, DeviceType::CPU) == Implementation::vectorized) {
+  if (use_vectorized(input)) {
     cpu::batch_norm2d_backward_eval_vectorized(grad_output.data<float>(), input.data<float>(), weight.data<float>(),
                                                running_mean.data<float>(), running_var.data<float>(),
                                                grad_input.data<float>(), grad_weight.data<float>(),

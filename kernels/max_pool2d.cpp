@@ -39,12 +39,12 @@ cpu::MaxPool2dShape max_pool2d_shape(const Shape& input, MaxPool2dParams params)
   return shape;
 }
 
-// Calls body(images, in, out) on the CPU threads for ranges of images: images is
-// shape restricted to the range, in and out the offsets of its first image in the
-// input and the output.
+// Calls body(images, in, out) on the CPU threads for ranges of images (on the calling
+// thread alone for a small input): images is shape restricted to the range, in and out
+// the offsets of its first image in the input and the output.
 void for_image_ranges(const cpu::MaxPool2dShape& shape,
                       const std::function<void(const cpu::MaxPool2dShape&, std::int64_t, std::int64_t)>& body) {
-  parallel_for(shape.batch, [&](std::int64_t first, std::int64_t last) {
+  parallel_for(shape.batch, shape.channels * shape.height * shape.width, [&](std::int64_t first, std::int64_t last) {
     cpu::MaxPool2dShape images = shape;
     images.batch = last - first;
     body(images, first * shape.channels * shape.height * shape.width,

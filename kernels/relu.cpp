@@ -1,8 +1,5 @@
 #include "kernels/relu.h"
 
-#include <algorithm>
-#include <functional>
-
 #include "core/parallel.h"
 #include "kernels/cpu/relu.h"
 #include "kernels/dispatch.h"
@@ -11,19 +8,6 @@
 #endif
 
 namespace minidl::ops {
-
-namespace {
-
-// Calls body(first, count) on the CPU threads for disjoint ranges covering
-// [0, numel), in chunks large enough to be worth a thread.
-void for_element_ranges(std::int64_t numel, const std::function<void(std::int64_t, std::int64_t)>& body) {
-  constexpr std::int64_t kChunk = 16384;
-  parallel_for((numel + kChunk - 1) / kChunk, [&](std::int64_t first, std::int64_t last) {
-    body(first * kChunk, std::min(numel, last * kChunk) - first * kChunk);
-  });
-}
-
-}  // namespace
 
 void relu_forward(const Tensor& input, Tensor& output) {
   Device device = common_float_device("relu", {{"input", &input}, {"output", &output}});
@@ -40,8 +24,8 @@ void relu_forward(const Tensor& input, Tensor& output) {
   }
   // The reference, on ranges of elements in parallel.
   auto run_cpu = [&]<typename T>(T) {
-    for_element_ranges(input.numel(), [&](std::int64_t first, std::int64_t count) {
-      cpu::relu_forward(input.data<T>() + first, output.data<T>() + first, count);
+    parallel_for(input.numel(), 1, [&](std::int64_t begin, std::int64_t end) {
+      cpu::relu_forward(input.data<T>() + begin, output.data<T>() + begin, end - begin);
     });
   };
   visit_float_dtype(input.dtype(), run_cpu);
@@ -64,8 +48,9 @@ void relu_backward(const Tensor& grad_output, const Tensor& output, Tensor& grad
 #endif
   }
   auto run_cpu = [&]<typename T>(T) {
-    for_element_ranges(grad_output.numel(), [&](std::int64_t first, std::int64_t count) {
-      cpu::relu_backward(grad_output.data<T>() + first, output.data<T>() + first, grad_input.data<T>() + first, count);
+    parallel_for(grad_output.numel(), 1, [&](std::int64_t begin, std::int64_t end) {
+      cpu::relu_backward(grad_output.data<T>() + begin, output.data<T>() + begin, grad_input.data<T>() + begin,
+                         end - begin);
     });
   };
   visit_float_dtype(grad_output.dtype(), run_cpu);

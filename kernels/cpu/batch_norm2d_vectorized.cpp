@@ -14,32 +14,32 @@ constexpr std::int64_t kLanes = 8;
 // The plane of channel c in image n.
 std::int64_t plane_offset(std::int64_t n, std::int64_t c, std::int64_t C, std::int64_t HW) { return (n * C + c) * HW; }
 
-// sum x[i] over one plane: lane l adds the values i = l (mod kLanes) of the whole
-// groups, the tail is added after, then the lanes in order.
-float plane_sum(const float* x, std::int64_t count) {
+// sum term(i) over i < count, in float: lane l adds the terms i = l (mod kLanes) of the
+// whole groups, the tail is added after, then the lanes in order. term is inlined, so
+// a group's kLanes terms become vector instructions.
+template <typename Term>
+float lane_sum(std::int64_t count, Term term) {
   float lanes[kLanes] = {};
   std::int64_t i = 0;
   for (; i + kLanes <= count; i += kLanes)
-    for (std::int64_t l = 0; l < kLanes; ++l) lanes[l] += x[i + l];
+    for (std::int64_t l = 0; l < kLanes; ++l) lanes[l] += term(i + l);
   float total = 0.0f;
-  for (; i < count; ++i) total += x[i];
+  for (; i < count; ++i) total += term(i);
   for (float lane : lanes) total += lane;
   return total;
 }
 
-// sum (x[i] - mean)^2 over one plane, in the same lanes.
+// sum x[i] over one plane.
+float plane_sum(const float* x, std::int64_t count) {
+  return lane_sum(count, [x](std::int64_t i) { return x[i]; });
+}
+
+// sum (x[i] - mean)^2 over one plane.
 float plane_sum_sq_dev(const float* x, std::int64_t count, float mean) {
-  float lanes[kLanes] = {};
-  std::int64_t i = 0;
-  for (; i + kLanes <= count; i += kLanes)
-    for (std::int64_t l = 0; l < kLanes; ++l) {
-      const float dev = x[i + l] - mean;
-      lanes[l] += dev * dev;
-    }
-  float total = 0.0f;
-  for (; i < count; ++i) total += (x[i] - mean) * (x[i] - mean);
-  for (float lane : lanes) total += lane;
-  return total;
+  return lane_sum(count, [x, mean](std::int64_t i) {
+    const float dev = x[i] - mean;
+    return dev * dev;
+  });
 }
 
 // The backward's two sums over a channel: sum dy and sum dy * (x - mean).
@@ -48,7 +48,7 @@ struct GradSums {
   double dy_centered = 0.0;
 };
 
-// Both sums over one plane in one pass, in the same lanes.
+// Both sums over one plane in one pass (one read of dy and x), in lanes as lane_sum's.
 void add_plane_grad_sums(const float* dy, const float* x, std::int64_t count, float mean, GradSums& sums) {
   float dy_lanes[kLanes] = {}, dy_centered_lanes[kLanes] = {};
   std::int64_t i = 0;
