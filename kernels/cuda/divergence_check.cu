@@ -39,16 +39,6 @@ __global__ void divergence_check_kernel(const float* loss, const FloatSpan* grad
 
 }  // namespace
 
-FloatSpanTable::FloatSpanTable(const std::vector<FloatSpan>& spans) : size_(static_cast<unsigned>(spans.size())) {
-  if (spans.empty()) return;
-  device_table_ = static_cast<FloatSpan*>(device_malloc(spans.size() * sizeof(FloatSpan)));
-  copy_host_to_device(device_table_, spans.data(), spans.size() * sizeof(FloatSpan));
-}
-
-FloatSpanTable::~FloatSpanTable() {
-  if (device_table_ != nullptr) device_free(device_table_, size_ * sizeof(FloatSpan));
-}
-
 void divergence_check(const float* loss, const FloatSpanTable& gradients, std::int64_t step,
                       bool skip_from_first_bad_step, const DivergenceState& state, cudaStream_t stream) {
   launch(divergence_check_kernel, {1, kThreads, 0, stream}, loss, gradients.device_table(), gradients.size(), step,

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/cuda_api.h"
+#include "kernels/cuda/device_table.h"
 
 namespace minidl::cuda {
 
@@ -19,21 +20,7 @@ struct FloatSpan {
 };
 
 // The gradients a guard checks, as a table in device memory that the kernel reads.
-// Built once, when the gradients have their final storage, and reused every step.
-class FloatSpanTable {
- public:
-  explicit FloatSpanTable(const std::vector<FloatSpan>& spans);
-  ~FloatSpanTable();
-  FloatSpanTable(const FloatSpanTable&) = delete;
-  FloatSpanTable& operator=(const FloatSpanTable&) = delete;
-
-  const FloatSpan* device_table() const { return device_table_; }
-  unsigned size() const { return size_; }
-
- private:
-  FloatSpan* device_table_ = nullptr;
-  unsigned size_ = 0;
-};
+using FloatSpanTable = DeviceTable<FloatSpan>;
 
 // The guard's state in device memory (i64 each).
 struct DivergenceState {

@@ -67,15 +67,9 @@ unsigned blocks_per_parameter(std::int64_t numel) {
 
 }  // namespace
 
-SgdParameterTable::SgdParameterTable(const std::vector<SgdTensor>& tensors)
-    : size_(static_cast<unsigned>(tensors.size())) {
+SgdParameterTable::SgdParameterTable(const std::vector<SgdTensor>& tensors) : DeviceTable(tensors) {
   for (const SgdTensor& tensor : tensors) max_numel_ = std::max(max_numel_, tensor.numel);
-  std::size_t bytes = tensors.size() * sizeof(SgdTensor);
-  device_table_ = static_cast<SgdTensor*>(device_malloc(bytes));
-  copy_host_to_device(device_table_, tensors.data(), bytes);
 }
-
-SgdParameterTable::~SgdParameterTable() { device_free(device_table_, size_ * sizeof(SgdTensor)); }
 
 void sgd_update(const SgdParameterTable& table, const SgdHyperparameters& hyperparameters, bool first_step,
                 const std::int64_t* skip_update, cudaStream_t stream) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/cuda_api.h"
+#include "kernels/cuda/device_table.h"
 
 namespace minidl::cuda {
 
@@ -33,20 +34,13 @@ struct SgdHyperparameters {
 // The parameters of one optimizer as a table in device memory, which the update
 // kernel reads. Built once, when the parameters have their final storage, and
 // reused at every step.
-class SgdParameterTable {
+class SgdParameterTable : public DeviceTable<SgdTensor> {
  public:
   explicit SgdParameterTable(const std::vector<SgdTensor>& tensors);
-  ~SgdParameterTable();
-  SgdParameterTable(const SgdParameterTable&) = delete;
-  SgdParameterTable& operator=(const SgdParameterTable&) = delete;
 
-  const SgdTensor* device_table() const { return device_table_; }
-  unsigned size() const { return size_; }
-  std::int64_t max_numel() const { return max_numel_; }
+  std::int64_t max_numel() const { return max_numel_; }  // sizes the launch's grid
 
  private:
-  SgdTensor* device_table_ = nullptr;
-  unsigned size_ = 0;
   std::int64_t max_numel_ = 0;
 };
 
