@@ -3,7 +3,7 @@
 # MINIDL_CUDA_MODE ends up as one of: off, real, emulated.
 #   real      kernels/cuda/*.cu compiled by nvcc; cuBLAS, and cuDNN when found.
 #   emulated  the same .cu sources compiled as C++ by the host compiler against
-#             minidl's CUDA emulator (kernels/emulator/, docs/emulator.md).
+#             minidl's CUDA emulator (core/emulator/, docs/emulator.md).
 # With no GPU present and no CMAKE_CUDA_ARCHITECTURES given, real CUDA builds
 # for 80;90 (A100, H100): "native" would fail on a machine without a GPU.
 
@@ -48,9 +48,9 @@ set(MINIDL_CUDNN_SOURCES
   ${PROJECT_SOURCE_DIR}/kernels/cudnn/conv2d.cpp
   ${PROJECT_SOURCE_DIR}/kernels/cudnn/cudnn_support.cpp)
 set(MINIDL_CUDA_EMULATOR_SOURCES
-  ${PROJECT_SOURCE_DIR}/kernels/emulator/cublas.cpp
-  ${PROJECT_SOURCE_DIR}/kernels/emulator/launch.cpp
-  ${PROJECT_SOURCE_DIR}/kernels/emulator/runtime.cpp)
+  ${PROJECT_SOURCE_DIR}/core/emulator/cublas.cpp
+  ${PROJECT_SOURCE_DIR}/core/emulator/launch.cpp
+  ${PROJECT_SOURCE_DIR}/core/emulator/runtime.cpp)
 
 if(MINIDL_CUDA_MODE STREQUAL "real")
   if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)

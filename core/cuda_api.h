@@ -3,7 +3,7 @@
 ///
 /// Real flavour: the CUDA runtime, cuBLAS and (when found) cuDNN headers.
 /// Emulated flavour (MINIDL_CUDA_EMULATOR): the emulator's stand-ins for the same
-/// names (kernels/emulator/), so one source compiles both ways.
+/// names (core/emulator/), so one source compiles both ways.
 ///
 /// Only sources of the CUDA flavours include this header (core/cuda_runtime.cpp,
 /// kernels/cuda/, CUDA tests); it does not include fmt, so nvcc can compile it.
@@ -14,8 +14,8 @@
 #include "core/source_location.h"
 
 #if defined(MINIDL_CUDA_EMULATOR)
-#include "kernels/emulator/cublas_emulator.h"
-#include "kernels/emulator/cuda_emulator.h"
+#include "core/emulator/cublas_emulator.h"
+#include "core/emulator/cuda_emulator.h"
 #else
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>

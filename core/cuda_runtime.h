@@ -6,7 +6,7 @@
 ///   core/cuda_unavailable.cpp  CPU-only build: every call throws "built without CUDA";
 ///   core/cuda_runtime.cpp      real CUDA, and the emulated flavour, where the same
 ///                              source compiles against the host emulator of the
-///                              CUDA runtime API (kernels/emulator/).
+///                              CUDA runtime API (core/emulator/).
 /// Every call checks its CUDA status and throws Error with the call, file:line
 /// and CUDA's message. Without a usable GPU every call throws one sentence saying
 /// why (see unavailable_reason()).

@@ -26,7 +26,7 @@
 #if defined(MINIDL_CUDA_EMULATOR)
 #include "core/cuda_api.h"
 #include "core/cuda_runtime.h"
-#include "kernels/emulator/emulator.h"
+#include "core/emulator/emulator.h"
 #include "layers/activation.h"
 #include "layers/conv2d.h"
 #include "layers/linear.h"

@@ -8,7 +8,7 @@
 #include "core/tensor.h"
 #include "test_support.h"
 #if defined(MINIDL_CUDA_EMULATOR)
-#include "kernels/emulator/emulator.h"
+#include "core/emulator/emulator.h"
 #endif
 
 using namespace minidl;

@@ -26,7 +26,7 @@
 #include "optim/sgd.h"
 #include "test_support.h"
 #if defined(MINIDL_CUDA_EMULATOR)
-#include "kernels/emulator/emulator.h"
+#include "core/emulator/emulator.h"
 #endif
 #if defined(MINIDL_WITH_CUDNN)
 #include "kernels/cudnn/conv2d.h"

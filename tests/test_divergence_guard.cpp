@@ -9,7 +9,7 @@
 #include "optim/sgd.h"
 #include "test_support.h"
 #if defined(MINIDL_CUDA_EMULATOR)
-#include "kernels/emulator/emulator.h"
+#include "core/emulator/emulator.h"
 #endif
 
 using namespace minidl;

@@ -1,4 +1,4 @@
-// Specification of the CUDA emulator (kernels/emulator/): CUDA's execution model on
+// Specification of the CUDA emulator (core/emulator/): CUDA's execution model on
 // host threads, and the failures it reports instead of hanging. Emulated flavour only.
 // Small launches only: at most 256 threads per block and a few blocks.
 #include <algorithm>
@@ -10,7 +10,7 @@
 #include "core/cuda_api.h"
 #include "core/tensor.h"
 #include "kernels/cuda/kernel_support.h"
-#include "kernels/emulator/emulator.h"
+#include "core/emulator/emulator.h"
 #include "test_support.h"
 
 using namespace minidl;

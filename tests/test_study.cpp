@@ -21,7 +21,7 @@
 #include "layers/linear.h"
 #include "core/cuda_runtime.h"
 #if defined(MINIDL_CUDA_EMULATOR)
-#include "kernels/emulator/emulator.h"
+#include "core/emulator/emulator.h"
 #endif
 
 using namespace minidl;

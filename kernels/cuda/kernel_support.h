@@ -2,7 +2,7 @@
 // dynamic shared memory and index helpers, written once for nvcc and the emulator.
 //
 // A kernel source compiles twice: with nvcc for GPUs, and in the emulated flavour
-// as C++ against kernels/emulator/ (see docs/emulator.md). The two places where the
+// as C++ against core/emulator/ (see docs/emulator.md). The two places where the
 // CUDA syntax cannot be shared are here:
 //   - a launch is launch(kernel, {grid, block, dynamic_shared_bytes, stream}, args...)
 //     instead of kernel<<<grid, block, dynamic_shared_bytes, stream>>>(args...);
@@ -17,7 +17,7 @@
 
 #include "core/cuda_api.h"
 #if defined(MINIDL_CUDA_EMULATOR)
-#include "kernels/emulator/emulator.h"
+#include "core/emulator/emulator.h"
 #endif
 
 namespace minidl::cuda {

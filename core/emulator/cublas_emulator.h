@@ -1,4 +1,4 @@
-// The cuBLAS calls minidl makes, for the CUDA emulator (kernels/emulator/cuda_emulator.h).
+// The cuBLAS calls minidl makes, for the CUDA emulator (core/emulator/cuda_emulator.h).
 //
 // GEMM keeps cuBLAS's conventions exactly, so code written against the emulator is
 // right on a GPU:
@@ -11,7 +11,7 @@
 // The product is computed on the calling thread in fp32, whatever the math mode.
 #pragma once
 
-#include "kernels/emulator/cuda_emulator.h"
+#include "core/emulator/cuda_emulator.h"
 
 enum cublasStatus_t {
   CUBLAS_STATUS_SUCCESS = 0,

@@ -44,7 +44,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "kernels/emulator/emulator.h"
+#include "core/emulator/emulator.h"
 
 namespace minidl::emulator {
 

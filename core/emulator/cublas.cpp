@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstddef>
 
-#include "kernels/emulator/cublas_emulator.h"
-#include "kernels/emulator/emulator.h"
+#include "core/emulator/cublas_emulator.h"
+#include "core/emulator/emulator.h"
 
 struct cublasContext {
   cudaStream_t stream = nullptr;

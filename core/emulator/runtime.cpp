@@ -12,7 +12,7 @@
 #include <new>
 #include <set>
 
-#include "kernels/emulator/emulator.h"
+#include "core/emulator/emulator.h"
 
 // Stream and event objects behind the opaque handles.
 struct CUstream_st {};

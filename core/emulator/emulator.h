@@ -7,7 +7,7 @@
 #include <functional>
 
 #include "core/source_location.h"
-#include "kernels/emulator/cuda_emulator.h"
+#include "core/emulator/cuda_emulator.h"
 
 namespace minidl::emulator {
 
