@@ -44,17 +44,17 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "core/cuda_runtime.h"
-#include "core/device.h"
-#include "core/error.h"
-#include "core/parallel.h"
-#include "core/rng.h"
-#include "core/tensor.h"
-#include "kernels/implementation.h"
-#include "kernels/ops.h"
+#include "minidl/core/cuda_runtime.h"
+#include "minidl/core/device.h"
+#include "minidl/core/error.h"
+#include "minidl/core/parallel.h"
+#include "minidl/core/rng.h"
+#include "minidl/core/tensor.h"
+#include "minidl/kernels/implementation.h"
+#include "minidl/kernels/ops.h"
 #if defined(MINIDL_WITH_CUDNN)
-#include "kernels/cpu/conv2d.h"
-#include "kernels/cudnn/conv2d.h"
+#include "minidl/kernels/cpu/conv2d.h"
+#include "minidl/kernels/cudnn/conv2d.h"
 #endif
 
 namespace {

@@ -24,16 +24,16 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
-#include "core/parallel.h"
-#include "core/rng.h"
-#include "data/cifar10.h"
-#include "layers/cross_entropy_loss.h"
-#include "layers/module.h"
+#include "minidl/core/error.h"
+#include "minidl/core/parallel.h"
+#include "minidl/core/rng.h"
+#include "minidl/data/cifar10.h"
+#include "minidl/layers/cross_entropy_loss.h"
+#include "minidl/layers/module.h"
 #include "study.h"
 #include "training.h"
 #if defined(MINIDL_WITH_CUDA)
-#include "core/cuda_runtime.h"
+#include "minidl/core/cuda_runtime.h"
 #endif
 
 namespace {

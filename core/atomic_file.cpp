@@ -1,4 +1,4 @@
-#include "core/atomic_file.h"
+#include "minidl/core/atomic_file.h"
 
 #include <atomic>
 #include <cerrno>
@@ -10,7 +10,7 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include "core/error.h"
+#include "minidl/core/error.h"
 
 namespace minidl {
 

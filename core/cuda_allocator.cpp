@@ -1,9 +1,9 @@
-#include "core/cuda_allocator.h"
+#include "minidl/core/cuda_allocator.h"
 
 #include <algorithm>
 #include <bit>
 
-#include "core/error.h"
+#include "minidl/core/error.h"
 
 namespace minidl::cuda {
 

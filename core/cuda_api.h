@@ -11,11 +11,11 @@
 
 #include <cstddef>
 
-#include "core/source_location.h"
+#include "minidl/core/source_location.h"
 
 #if defined(MINIDL_CUDA_EMULATOR)
-#include "core/emulator/cublas_emulator.h"
-#include "core/emulator/cuda_emulator.h"
+#include "minidl/core/emulator/cublas_emulator.h"
+#include "minidl/core/emulator/cuda_emulator.h"
 #else
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>

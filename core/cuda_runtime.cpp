@@ -1,9 +1,9 @@
 // The CUDA runtime layer of the real and the emulated flavour: one source, compiled
 // against CUDA's headers or the emulator's (core/cuda_api.h).
-#include "core/cuda_runtime.h"
+#include "minidl/core/cuda_runtime.h"
 
-#include "core/cuda_api.h"
-#include "core/error.h"
+#include "minidl/core/cuda_api.h"
+#include "minidl/core/error.h"
 
 namespace minidl::cuda {
 

@@ -18,7 +18,7 @@
 #include <cstddef>
 #include <string>
 
-#include "core/cuda_allocator.h"
+#include "minidl/core/cuda_allocator.h"
 
 namespace minidl::cuda {
 

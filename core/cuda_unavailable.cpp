@@ -1,7 +1,7 @@
 // The CUDA runtime layer of a CPU-only build: detection says no, and every
 // attempt to touch device memory throws one clear error.
-#include "core/cuda_runtime.h"
-#include "core/error.h"
+#include "minidl/core/cuda_runtime.h"
+#include "minidl/core/error.h"
 
 namespace minidl::cuda {
 

@@ -1,9 +1,9 @@
-#include "core/device.h"
+#include "minidl/core/device.h"
 
 #include <charconv>
 
-#include "core/cuda_runtime.h"
-#include "core/error.h"
+#include "minidl/core/cuda_runtime.h"
+#include "minidl/core/error.h"
 
 namespace minidl {
 

@@ -13,7 +13,7 @@
 
 #include <fmt/format.h>
 
-#include "core/source_location.h"
+#include "minidl/core/source_location.h"
 
 namespace minidl {
 

@@ -1,10 +1,10 @@
-#include "core/memory.h"
+#include "minidl/core/memory.h"
 
 #include <cstdlib>
 #include <cstring>
 
-#include "core/cuda_runtime.h"
-#include "core/error.h"
+#include "minidl/core/cuda_runtime.h"
+#include "minidl/core/error.h"
 
 namespace minidl {
 

@@ -1,4 +1,4 @@
-#include "core/parallel.h"
+#include "minidl/core/parallel.h"
 
 #include <algorithm>
 #include <condition_variable>
@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/error.h"
+#include "minidl/core/error.h"
 
 namespace minidl {
 

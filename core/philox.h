@@ -10,7 +10,7 @@
 
 #include <cstdint>
 
-#include "core/host_device.h"
+#include "minidl/core/host_device.h"
 
 namespace minidl {
 

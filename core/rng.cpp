@@ -1,7 +1,7 @@
-#include "core/rng.h"
+#include "minidl/core/rng.h"
 
-#include "core/error.h"
-#include "core/philox.h"
+#include "minidl/core/error.h"
+#include "minidl/core/philox.h"
 
 namespace minidl {
 

@@ -1,4 +1,4 @@
-#include "core/safetensors.h"
+#include "minidl/core/safetensors.h"
 
 #include <algorithm>
 #include <bit>
@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/atomic_file.h"
+#include "minidl/core/atomic_file.h"
 
 // Tensor bytes are copied between memory and file unchanged.
 static_assert(std::endian::native == std::endian::little, "safetensors stores little-endian data");

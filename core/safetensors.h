@@ -14,7 +14,7 @@
 #include <map>
 #include <string>
 
-#include "core/tensor.h"
+#include "minidl/core/tensor.h"
 
 namespace minidl {
 

@@ -1,9 +1,9 @@
-#include "core/shape.h"
+#include "minidl/core/shape.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "core/error.h"
+#include "minidl/core/error.h"
 
 namespace minidl {
 

@@ -1,6 +1,6 @@
-#include "core/storage.h"
+#include "minidl/core/storage.h"
 
-#include "core/memory.h"
+#include "minidl/core/memory.h"
 
 namespace minidl {
 

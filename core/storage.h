@@ -4,7 +4,7 @@
 
 #include <cstddef>
 
-#include "core/device.h"
+#include "minidl/core/device.h"
 
 namespace minidl {
 

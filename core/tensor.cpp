@@ -1,12 +1,12 @@
-#include "core/tensor.h"
+#include "minidl/core/tensor.h"
 
 #include <cmath>
 #include <cstring>
 #include <numbers>
 
-#include "core/cuda_runtime.h"
-#include "core/memory.h"
-#include "core/philox.h"
+#include "minidl/core/cuda_runtime.h"
+#include "minidl/core/memory.h"
+#include "minidl/core/philox.h"
 
 namespace minidl {
 

@@ -14,12 +14,12 @@
 
 #include <fmt/format.h>
 
-#include "core/device.h"
-#include "core/dtype.h"
-#include "core/error.h"
-#include "core/rng.h"
-#include "core/shape.h"
-#include "core/storage.h"
+#include "minidl/core/device.h"
+#include "minidl/core/dtype.h"
+#include "minidl/core/error.h"
+#include "minidl/core/rng.h"
+#include "minidl/core/shape.h"
+#include "minidl/core/storage.h"
 
 namespace minidl {
 

@@ -1,4 +1,4 @@
-#include "data/cifar10.h"
+#include "minidl/data/cifar10.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -10,7 +10,7 @@
 
 #include <sys/stat.h>
 
-#include "core/error.h"
+#include "minidl/core/error.h"
 
 namespace minidl::data {
 

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"
-#include "data/download.h"
+#include "minidl/core/tensor.h"
+#include "minidl/data/download.h"
 
 namespace minidl::data {
 

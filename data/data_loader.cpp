@@ -1,12 +1,12 @@
-#include "data/data_loader.h"
+#include "minidl/data/data_loader.h"
 
 #include <algorithm>
 #include <numeric>
 
-#include "core/error.h"
-#include "core/memory.h"
+#include "minidl/core/error.h"
+#include "minidl/core/memory.h"
 #if defined(MINIDL_WITH_CUDA)
-#include "kernels/cuda/gather_normalize.h"
+#include "minidl/kernels/cuda/gather_normalize.h"
 #endif
 
 namespace minidl::data {

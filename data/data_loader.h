@@ -28,10 +28,10 @@
 #include <iterator>
 #include <vector>
 
-#include "core/rng.h"
-#include "core/tensor.h"
-#include "data/cifar10.h"
-#include "data/transforms.h"
+#include "minidl/core/rng.h"
+#include "minidl/core/tensor.h"
+#include "minidl/data/cifar10.h"
+#include "minidl/data/transforms.h"
 
 namespace minidl::data {
 

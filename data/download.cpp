@@ -1,13 +1,13 @@
-#include "data/download.h"
+#include "minidl/data/download.h"
 
 #include <filesystem>
 #include <system_error>
 
 #include <unistd.h>
 
-#include "core/error.h"
-#include "data/md5.h"
-#include "data/process.h"
+#include "minidl/core/error.h"
+#include "minidl/data/md5.h"
+#include "minidl/data/process.h"
 
 namespace minidl::data {
 

@@ -1,4 +1,4 @@
-#include "data/process.h"
+#include "minidl/data/process.h"
 
 #include <cerrno>
 #include <chrono>
@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/error.h"
+#include "minidl/core/error.h"
 
 extern char** environ;
 

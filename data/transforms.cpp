@@ -1,9 +1,9 @@
-#include "data/transforms.h"
+#include "minidl/data/transforms.h"
 
 #include <algorithm>
 #include <cstring>
 
-#include "core/error.h"
+#include "minidl/core/error.h"
 
 namespace minidl::data {
 

@@ -10,7 +10,7 @@
 #include <array>
 #include <cstdint>
 
-#include "core/rng.h"
+#include "minidl/core/rng.h"
 
 namespace minidl::data {
 

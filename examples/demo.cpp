@@ -7,8 +7,8 @@
 #include <cmath>
 #include <cstdio>
 
-#include "core/tensor.h"
-#include "kernels/ops.h"
+#include "minidl/core/tensor.h"
+#include "minidl/kernels/ops.h"
 
 using namespace minidl;
 

@@ -13,11 +13,11 @@
 
 #include <fmt/format.h>
 
-#include "core/error.h"
-#include "core/safetensors.h"
-#include "data/cifar10.h"
-#include "data/transforms.h"
-#include "layers/networks.h"
+#include "minidl/core/error.h"
+#include "minidl/core/safetensors.h"
+#include "minidl/data/cifar10.h"
+#include "minidl/data/transforms.h"
+#include "minidl/layers/networks.h"
 
 using namespace minidl;
 

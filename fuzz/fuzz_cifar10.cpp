@@ -11,8 +11,8 @@
 #include <cstring>
 #include <string>
 
-#include "core/error.h"
-#include "data/cifar10.h"
+#include "minidl/core/error.h"
+#include "minidl/data/cifar10.h"
 #include "fuzz_support.h"
 
 using namespace minidl;

@@ -9,8 +9,8 @@
 #include <map>
 #include <string>
 
-#include "core/error.h"
-#include "core/safetensors.h"
+#include "minidl/core/error.h"
+#include "minidl/core/safetensors.h"
 #include "fuzz_support.h"
 
 using namespace minidl;

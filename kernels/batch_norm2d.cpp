@@ -1,15 +1,15 @@
 // batch_norm2d at the Tensor level: validation, then the CPU reference or CUDA.
-#include "kernels/batch_norm2d.h"
+#include "minidl/kernels/batch_norm2d.h"
 
-#include "kernels/cpu/batch_norm2d.h"
-#include "kernels/cpu/batch_norm2d_vectorized.h"
-#include "kernels/dispatch.h"
-#include "kernels/implementation.h"
+#include "minidl/kernels/cpu/batch_norm2d.h"
+#include "minidl/kernels/cpu/batch_norm2d_vectorized.h"
+#include "minidl/kernels/dispatch.h"
+#include "minidl/kernels/implementation.h"
 #if defined(MINIDL_WITH_CUDA)
-#include "kernels/cuda/batch_norm2d.h"
+#include "minidl/kernels/cuda/batch_norm2d.h"
 #endif
 #if defined(MINIDL_WITH_CUDNN)
-#include "kernels/cudnn/batch_norm2d.h"
+#include "minidl/kernels/cudnn/batch_norm2d.h"
 #endif
 
 namespace minidl::ops {

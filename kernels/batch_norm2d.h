@@ -13,7 +13,7 @@
 /// grad_input is overwritten; grad_weight and grad_bias are accumulated (+=).
 #pragma once
 
-#include "core/tensor.h"
+#include "minidl/core/tensor.h"
 
 namespace minidl::ops {
 

@@ -1,15 +1,15 @@
-#include "kernels/conv2d.h"
+#include "minidl/kernels/conv2d.h"
 
-#include "kernels/cpu/conv2d.h"
-#include "kernels/cpu/conv2d_gemm.h"
-#include "kernels/dispatch.h"
-#include "kernels/implementation.h"
+#include "minidl/kernels/cpu/conv2d.h"
+#include "minidl/kernels/cpu/conv2d_gemm.h"
+#include "minidl/kernels/dispatch.h"
+#include "minidl/kernels/implementation.h"
 #if defined(MINIDL_WITH_CUDA)
-#include "kernels/cuda/conv2d.h"
-#include "kernels/cuda/cublas_ops.h"
+#include "minidl/kernels/cuda/conv2d.h"
+#include "minidl/kernels/cuda/cublas_ops.h"
 #endif
 #if defined(MINIDL_WITH_CUDNN)
-#include "kernels/cudnn/conv2d.h"
+#include "minidl/kernels/cudnn/conv2d.h"
 #endif
 
 namespace minidl::ops {

@@ -13,7 +13,7 @@
 /// of parameters are accumulated (+=), as PyTorch's .grad is.
 #pragma once
 
-#include "core/tensor.h"
+#include "minidl/core/tensor.h"
 
 namespace minidl::ops {
 

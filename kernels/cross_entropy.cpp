@@ -1,10 +1,10 @@
 // cross_entropy at the Tensor level: validation, then the CPU reference or CUDA.
-#include "kernels/cross_entropy.h"
+#include "minidl/kernels/cross_entropy.h"
 
-#include "kernels/cpu/cross_entropy.h"
-#include "kernels/dispatch.h"
+#include "minidl/kernels/cpu/cross_entropy.h"
+#include "minidl/kernels/dispatch.h"
 #if defined(MINIDL_WITH_CUDA)
-#include "kernels/cuda/cross_entropy.h"
+#include "minidl/kernels/cuda/cross_entropy.h"
 #endif
 
 namespace minidl::ops {

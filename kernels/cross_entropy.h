@@ -9,7 +9,7 @@
 /// logsumexp subtracts the row maximum first, so large logits do not overflow.
 #pragma once
 
-#include "core/tensor.h"
+#include "minidl/core/tensor.h"
 
 namespace minidl::ops {
 

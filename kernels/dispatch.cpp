@@ -1,4 +1,4 @@
-#include "kernels/dispatch.h"
+#include "minidl/kernels/dispatch.h"
 
 namespace minidl::ops {
 

@@ -4,7 +4,7 @@
 
 #include <initializer_list>
 
-#include "core/tensor.h"
+#include "minidl/core/tensor.h"
 
 namespace minidl::ops {
 

@@ -1,10 +1,10 @@
-#include "kernels/implementation.h"
+#include "minidl/kernels/implementation.h"
 
 #include <array>
 #include <atomic>
 #include <cstdlib>
 
-#include "core/error.h"
+#include "minidl/core/error.h"
 
 namespace minidl::ops {
 

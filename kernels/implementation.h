@@ -21,7 +21,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/device.h"
+#include "minidl/core/device.h"
 
 namespace minidl::ops {
 

@@ -1,13 +1,13 @@
 // linear at the Tensor level: validation, then the CPU reference or CUDA.
-#include "kernels/linear.h"
+#include "minidl/kernels/linear.h"
 
-#include "kernels/cpu/linear.h"
-#include "kernels/cpu/linear_gemm.h"
-#include "kernels/dispatch.h"
-#include "kernels/implementation.h"
+#include "minidl/kernels/cpu/linear.h"
+#include "minidl/kernels/cpu/linear_gemm.h"
+#include "minidl/kernels/dispatch.h"
+#include "minidl/kernels/implementation.h"
 #if defined(MINIDL_WITH_CUDA)
-#include "kernels/cuda/cublas_ops.h"
-#include "kernels/cuda/linear.h"
+#include "minidl/kernels/cuda/cublas_ops.h"
+#include "minidl/kernels/cuda/linear.h"
 #endif
 
 namespace minidl::ops {

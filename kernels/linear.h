@@ -9,7 +9,7 @@
 ///   grad_bias   += sum over n of grad_output     (skipped when undefined)
 #pragma once
 
-#include "core/tensor.h"
+#include "minidl/core/tensor.h"
 
 namespace minidl::ops {
 

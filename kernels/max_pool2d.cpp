@@ -1,16 +1,16 @@
-#include "kernels/max_pool2d.h"
+#include "minidl/kernels/max_pool2d.h"
 
 #include <cstdint>
 #include <functional>
 #include <limits>
 
-#include "core/parallel.h"
-#include "kernels/cpu/max_pool2d.h"
-#include "kernels/cpu/max_pool2d_vectorized.h"
-#include "kernels/dispatch.h"
-#include "kernels/implementation.h"
+#include "minidl/core/parallel.h"
+#include "minidl/kernels/cpu/max_pool2d.h"
+#include "minidl/kernels/cpu/max_pool2d_vectorized.h"
+#include "minidl/kernels/dispatch.h"
+#include "minidl/kernels/implementation.h"
 #if defined(MINIDL_WITH_CUDA)
-#include "kernels/cuda/max_pool2d.h"
+#include "minidl/kernels/cuda/max_pool2d.h"
 #endif
 
 namespace minidl::ops {

@@ -9,7 +9,7 @@
 ///   grad_input[n, c, indices[n, c, oh, ow]] += grad_output[n, c, oh, ow], grad_input zero elsewhere.
 #pragma once
 
-#include "core/tensor.h"
+#include "minidl/core/tensor.h"
 
 namespace minidl::ops {
 

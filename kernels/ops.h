@@ -4,10 +4,10 @@
 /// (kernels/cpu/), or the CUDA kernels (kernels/cuda/) for CUDA tensors.
 #pragma once
 
-#include "kernels/batch_norm2d.h"
-#include "kernels/conv2d.h"
-#include "kernels/cross_entropy.h"
-#include "kernels/linear.h"
-#include "kernels/max_pool2d.h"
-#include "kernels/relu.h"
-#include "kernels/sgd.h"
+#include "minidl/kernels/batch_norm2d.h"
+#include "minidl/kernels/conv2d.h"
+#include "minidl/kernels/cross_entropy.h"
+#include "minidl/kernels/linear.h"
+#include "minidl/kernels/max_pool2d.h"
+#include "minidl/kernels/relu.h"
+#include "minidl/kernels/sgd.h"

@@ -1,10 +1,10 @@
-#include "kernels/relu.h"
+#include "minidl/kernels/relu.h"
 
-#include "core/parallel.h"
-#include "kernels/cpu/relu.h"
-#include "kernels/dispatch.h"
+#include "minidl/core/parallel.h"
+#include "minidl/kernels/cpu/relu.h"
+#include "minidl/kernels/dispatch.h"
 #if defined(MINIDL_WITH_CUDA)
-#include "kernels/cuda/relu.h"
+#include "minidl/kernels/cuda/relu.h"
 #endif
 
 namespace minidl::ops {

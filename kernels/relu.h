@@ -3,7 +3,7 @@
 /// Backward: grad_input = grad_output where output > 0, else 0 (so the gradient at 0 is 0, as PyTorch).
 #pragma once
 
-#include "core/tensor.h"
+#include "minidl/core/tensor.h"
 
 namespace minidl::ops {
 

@@ -1,12 +1,12 @@
 // sgd at the Tensor level: validation, then the CPU reference or CUDA.
-#include "kernels/sgd.h"
+#include "minidl/kernels/sgd.h"
 
 #include <cmath>
 
-#include "kernels/cpu/sgd.h"
-#include "kernels/dispatch.h"
+#include "minidl/kernels/cpu/sgd.h"
+#include "minidl/kernels/dispatch.h"
 #if defined(MINIDL_WITH_CUDA)
-#include "kernels/cuda/sgd.h"
+#include "minidl/kernels/cuda/sgd.h"
 #endif
 
 namespace minidl::ops {

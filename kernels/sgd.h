@@ -9,7 +9,7 @@
 ///   param -= lr * d
 #pragma once
 
-#include "core/tensor.h"
+#include "minidl/core/tensor.h"
 
 namespace minidl::ops {
 

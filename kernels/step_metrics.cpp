@@ -1,8 +1,8 @@
-#include "kernels/step_metrics.h"
+#include "minidl/kernels/step_metrics.h"
 
-#include "kernels/dispatch.h"
+#include "minidl/kernels/dispatch.h"
 #if defined(MINIDL_WITH_CUDA)
-#include "kernels/cuda/step_metrics.h"
+#include "minidl/kernels/cuda/step_metrics.h"
 #endif
 
 namespace minidl::ops {

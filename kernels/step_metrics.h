@@ -7,7 +7,7 @@
 ///   correct    += num_correct[0]       (i32 count, i64 sum)
 #pragma once
 
-#include "core/tensor.h"
+#include "minidl/core/tensor.h"
 
 namespace minidl::ops {
 

@@ -1,6 +1,6 @@
-#include "layers/activation.h"
+#include "minidl/layers/activation.h"
 
-#include "kernels/relu.h"
+#include "minidl/kernels/relu.h"
 
 namespace minidl::nn {
 

@@ -2,8 +2,8 @@
 /// Layers without parameters: ReLU, MaxPool2d, Flatten.
 #pragma once
 
-#include "kernels/max_pool2d.h"
-#include "layers/module.h"
+#include "minidl/kernels/max_pool2d.h"
+#include "minidl/layers/module.h"
 
 namespace minidl::nn {
 

@@ -1,4 +1,4 @@
-#include "layers/batch_norm2d.h"
+#include "minidl/layers/batch_norm2d.h"
 
 namespace minidl::nn {
 

@@ -8,8 +8,8 @@
 /// running_var 1, num_batches_tracked 0.
 #pragma once
 
-#include "kernels/batch_norm2d.h"
-#include "layers/module.h"
+#include "minidl/kernels/batch_norm2d.h"
+#include "minidl/layers/module.h"
 
 namespace minidl::nn {
 

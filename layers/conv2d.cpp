@@ -1,6 +1,6 @@
-#include "layers/conv2d.h"
+#include "minidl/layers/conv2d.h"
 
-#include "layers/init.h"
+#include "minidl/layers/init.h"
 
 namespace minidl::nn {
 

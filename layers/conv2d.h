@@ -8,8 +8,8 @@
 /// The math is in kernels/conv2d.h.
 #pragma once
 
-#include "layers/module.h"
-#include "kernels/conv2d.h"
+#include "minidl/layers/module.h"
+#include "minidl/kernels/conv2d.h"
 
 namespace minidl::nn {
 

@@ -1,7 +1,7 @@
-#include "layers/cross_entropy_loss.h"
+#include "minidl/layers/cross_entropy_loss.h"
 
-#include "kernels/cross_entropy.h"
-#include "layers/module.h"
+#include "minidl/kernels/cross_entropy.h"
+#include "minidl/layers/module.h"
 
 namespace minidl::nn {
 

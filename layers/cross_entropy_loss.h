@@ -7,7 +7,7 @@
 /// Results stay on the device: reading them (item()) is the caller's choice.
 #pragma once
 
-#include "core/tensor.h"
+#include "minidl/core/tensor.h"
 
 namespace minidl::nn {
 

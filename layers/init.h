@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "core/tensor.h"
+#include "minidl/core/tensor.h"
 
 namespace minidl::nn {
 

@@ -1,7 +1,7 @@
-#include "layers/linear.h"
+#include "minidl/layers/linear.h"
 
-#include "kernels/linear.h"
-#include "layers/init.h"
+#include "minidl/kernels/linear.h"
+#include "minidl/layers/init.h"
 
 namespace minidl::nn {
 

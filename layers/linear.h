@@ -4,7 +4,7 @@
 /// Initialised as PyTorch: weight and bias ~ U(-1/sqrt(in_features), 1/sqrt(in_features)).
 #pragma once
 
-#include "layers/module.h"
+#include "minidl/layers/module.h"
 
 namespace minidl::nn {
 

@@ -1,4 +1,4 @@
-#include "layers/module.h"
+#include "minidl/layers/module.h"
 
 namespace minidl::nn {
 

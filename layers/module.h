@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"
-#include "layers/parameter.h"
+#include "minidl/core/tensor.h"
+#include "minidl/layers/parameter.h"
 
 namespace minidl::nn {
 

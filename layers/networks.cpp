@@ -1,9 +1,9 @@
-#include "layers/networks.h"
+#include "minidl/layers/networks.h"
 
-#include "layers/activation.h"
-#include "layers/batch_norm2d.h"
-#include "layers/conv2d.h"
-#include "layers/linear.h"
+#include "minidl/layers/activation.h"
+#include "minidl/layers/batch_norm2d.h"
+#include "minidl/layers/conv2d.h"
+#include "minidl/layers/linear.h"
 
 namespace minidl::nn {
 

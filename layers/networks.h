@@ -9,7 +9,7 @@
 
 #include <memory>
 
-#include "layers/sequential.h"
+#include "minidl/layers/sequential.h"
 
 namespace minidl::nn {
 

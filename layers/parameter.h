@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "core/tensor.h"
+#include "minidl/core/tensor.h"
 
 namespace minidl::nn {
 

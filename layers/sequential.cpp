@@ -1,4 +1,4 @@
-#include "layers/sequential.h"
+#include "minidl/layers/sequential.h"
 
 #include <algorithm>
 

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "layers/module.h"
+#include "minidl/layers/module.h"
 
 namespace minidl::nn {
 

@@ -1,10 +1,10 @@
-#include "optim/divergence_guard.h"
+#include "minidl/optim/divergence_guard.h"
 
 #include <cmath>
 
-#include "kernels/dispatch.h"
+#include "minidl/kernels/dispatch.h"
 #if defined(MINIDL_WITH_CUDA)
-#include "kernels/cuda/divergence_check.h"
+#include "minidl/kernels/cuda/divergence_check.h"
 #endif
 
 namespace minidl::optim {

@@ -1,4 +1,4 @@
-#include "optim/one_cycle_lr.h"
+#include "minidl/optim/one_cycle_lr.h"
 
 #include <cmath>
 #include <numbers>

@@ -25,7 +25,7 @@
 
 #include <vector>
 
-#include "optim/scheduler.h"
+#include "minidl/optim/scheduler.h"
 
 namespace minidl::optim {
 

@@ -1,4 +1,4 @@
-#include "optim/scheduler.h"
+#include "minidl/optim/scheduler.h"
 
 #include <algorithm>
 #include <cmath>

@@ -24,7 +24,7 @@
 #include <functional>
 #include <vector>
 
-#include "optim/sgd.h"
+#include "minidl/optim/sgd.h"
 
 namespace minidl::optim {
 

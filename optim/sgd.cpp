@@ -1,10 +1,10 @@
-#include "optim/sgd.h"
+#include "minidl/optim/sgd.h"
 
 #include <cmath>
 
-#include "kernels/sgd.h"
+#include "minidl/kernels/sgd.h"
 #if defined(MINIDL_WITH_CUDA)
-#include "kernels/cuda/sgd.h"
+#include "minidl/kernels/cuda/sgd.h"
 #endif
 
 namespace minidl::optim {

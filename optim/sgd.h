@@ -21,8 +21,8 @@
 #include <optional>
 #include <vector>
 
-#include "core/tensor.h"
-#include "layers/parameter.h"
+#include "minidl/core/tensor.h"
+#include "minidl/layers/parameter.h"
 
 namespace minidl::optim {
 

@@ -11,7 +11,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "data/cifar10.h"
+#include "minidl/data/cifar10.h"
 
 namespace minidl::testing {
 

@@ -18,7 +18,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "core/tensor.h"
+#include "minidl/core/tensor.h"
 
 namespace minidl::testing {
 

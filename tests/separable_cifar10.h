@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <vector>
 
-#include "core/rng.h"
-#include "data/cifar10.h"
+#include "minidl/core/rng.h"
+#include "minidl/data/cifar10.h"
 #include "data_test_files.h"
 
 namespace minidl::testing {

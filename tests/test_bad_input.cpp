@@ -15,21 +15,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/safetensors.h"
-#include "data/cifar10.h"
-#include "data/process.h"
+#include "minidl/core/safetensors.h"
+#include "minidl/data/cifar10.h"
+#include "minidl/data/process.h"
 #include "data_test_files.h"
-#include "layers/cross_entropy_loss.h"
-#include "layers/networks.h"
-#include "optim/sgd.h"
+#include "minidl/layers/cross_entropy_loss.h"
+#include "minidl/layers/networks.h"
+#include "minidl/optim/sgd.h"
 #include "test_support.h"
 #if defined(MINIDL_CUDA_EMULATOR)
-#include "core/cuda_api.h"
-#include "core/cuda_runtime.h"
-#include "core/emulator/emulator.h"
-#include "layers/activation.h"
-#include "layers/conv2d.h"
-#include "layers/linear.h"
+#include "minidl/core/cuda_api.h"
+#include "minidl/core/cuda_runtime.h"
+#include "minidl/core/emulator/emulator.h"
+#include "minidl/layers/activation.h"
+#include "minidl/layers/conv2d.h"
+#include "minidl/layers/linear.h"
 #endif
 
 using namespace minidl;

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "gradcheck.h"
-#include "kernels/batch_norm2d.h"
+#include "minidl/kernels/batch_norm2d.h"
 #include "test_support.h"
 
 using namespace minidl;

@@ -2,7 +2,7 @@
 #include <vector>
 
 #include "gradcheck.h"
-#include "kernels/conv2d.h"
+#include "minidl/kernels/conv2d.h"
 #include "test_support.h"
 
 using namespace minidl;

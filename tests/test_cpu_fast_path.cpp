@@ -10,17 +10,17 @@
 #include <thread>
 #include <vector>
 
-#include "core/parallel.h"
+#include "minidl/core/parallel.h"
 #include "gradcheck.h"
-#include "kernels/batch_norm2d.h"
-#include "kernels/conv2d.h"
-#include "kernels/cpu/gemm.h"
-#include "kernels/implementation.h"
-#include "kernels/linear.h"
-#include "kernels/max_pool2d.h"
-#include "layers/cross_entropy_loss.h"
-#include "layers/networks.h"
-#include "optim/sgd.h"
+#include "minidl/kernels/batch_norm2d.h"
+#include "minidl/kernels/conv2d.h"
+#include "minidl/kernels/cpu/gemm.h"
+#include "minidl/kernels/implementation.h"
+#include "minidl/kernels/linear.h"
+#include "minidl/kernels/max_pool2d.h"
+#include "minidl/layers/cross_entropy_loss.h"
+#include "minidl/layers/networks.h"
+#include "minidl/optim/sgd.h"
 #include "test_support.h"
 
 using namespace minidl;

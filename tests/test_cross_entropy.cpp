@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "gradcheck.h"
-#include "kernels/cross_entropy.h"
+#include "minidl/kernels/cross_entropy.h"
 #include "test_support.h"
 
 using namespace minidl;

@@ -3,12 +3,12 @@
 #include <cstdlib>
 #include <map>
 
-#include "core/cuda_allocator.h"
-#include "core/cuda_runtime.h"
-#include "core/tensor.h"
+#include "minidl/core/cuda_allocator.h"
+#include "minidl/core/cuda_runtime.h"
+#include "minidl/core/tensor.h"
 #include "test_support.h"
 #if defined(MINIDL_CUDA_EMULATOR)
-#include "core/emulator/emulator.h"
+#include "minidl/core/emulator/emulator.h"
 #endif
 
 using namespace minidl;

@@ -12,22 +12,22 @@
 #include <utility>
 #include <vector>
 
-#include "core/tensor.h"
+#include "minidl/core/tensor.h"
 #include "gradcheck.h"
-#include "kernels/cpu/batch_norm2d.h"
-#include "kernels/cpu/conv2d.h"
-#include "kernels/cpu/linear.h"
-#include "kernels/cuda/cublas_ops.h"
-#include "kernels/cuda/im2col.h"
+#include "minidl/kernels/cpu/batch_norm2d.h"
+#include "minidl/kernels/cpu/conv2d.h"
+#include "minidl/kernels/cpu/linear.h"
+#include "minidl/kernels/cuda/cublas_ops.h"
+#include "minidl/kernels/cuda/im2col.h"
 #include "test_support.h"
 #if defined(MINIDL_WITH_CUDNN)
-#include "kernels/cudnn/batch_norm2d.h"
-#include "kernels/cudnn/conv2d.h"
+#include "minidl/kernels/cudnn/batch_norm2d.h"
+#include "minidl/kernels/cudnn/conv2d.h"
 #endif
 #if !defined(MINIDL_CUDA_EMULATOR)
-#include "kernels/cuda/batch_norm2d.h"
-#include "kernels/cuda/conv2d.h"
-#include "kernels/cuda/linear.h"
+#include "minidl/kernels/cuda/batch_norm2d.h"
+#include "minidl/kernels/cuda/conv2d.h"
+#include "minidl/kernels/cuda/linear.h"
 #endif
 
 using namespace minidl;

@@ -10,15 +10,15 @@
 #include <span>
 #include <vector>
 
-#include "core/tensor.h"
+#include "minidl/core/tensor.h"
 #include "gradcheck.h"
-#include "kernels/cpu/relu.h"
-#include "kernels/cpu/sgd.h"
-#include "kernels/cuda/elementwise.h"
-#include "kernels/cuda/gather_normalize.h"
-#include "kernels/cuda/reduce.h"
-#include "kernels/cuda/relu.h"
-#include "kernels/cuda/sgd.h"
+#include "minidl/kernels/cpu/relu.h"
+#include "minidl/kernels/cpu/sgd.h"
+#include "minidl/kernels/cuda/elementwise.h"
+#include "minidl/kernels/cuda/gather_normalize.h"
+#include "minidl/kernels/cuda/reduce.h"
+#include "minidl/kernels/cuda/relu.h"
+#include "minidl/kernels/cuda/sgd.h"
 #include "test_support.h"
 
 using namespace minidl;

@@ -12,15 +12,15 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"
+#include "minidl/core/tensor.h"
 #include "gradcheck.h"
-#include "kernels/implementation.h"
-#include "kernels/ops.h"
-#include "layers/parameter.h"
-#include "optim/sgd.h"
+#include "minidl/kernels/implementation.h"
+#include "minidl/kernels/ops.h"
+#include "minidl/layers/parameter.h"
+#include "minidl/optim/sgd.h"
 #include "test_support.h"
 #if defined(MINIDL_CUDA_EMULATOR)
-#include "core/emulator/emulator.h"
+#include "minidl/core/emulator/emulator.h"
 #endif
 
 using namespace minidl;

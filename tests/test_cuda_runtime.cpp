@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "core/cuda_api.h"
-#include "core/cuda_runtime.h"
-#include "core/tensor.h"
-#include "kernels/cuda/elementwise.h"
+#include "minidl/core/cuda_api.h"
+#include "minidl/core/cuda_runtime.h"
+#include "minidl/core/tensor.h"
+#include "minidl/kernels/cuda/elementwise.h"
 #include "test_support.h"
 
 using namespace minidl;

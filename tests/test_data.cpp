@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "data/cifar10.h"
-#include "data/data_loader.h"
-#include "data/transforms.h"
+#include "minidl/data/cifar10.h"
+#include "minidl/data/data_loader.h"
+#include "minidl/data/transforms.h"
 #include "data_test_files.h"
 #include "gradcheck.h"
 #include "test_support.h"

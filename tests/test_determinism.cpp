@@ -16,20 +16,20 @@
 #include <vector>
 
 #include "gradcheck.h"
-#include "kernels/implementation.h"
-#include "layers/activation.h"
-#include "layers/batch_norm2d.h"
-#include "layers/conv2d.h"
-#include "layers/cross_entropy_loss.h"
-#include "layers/linear.h"
-#include "layers/networks.h"
-#include "optim/sgd.h"
+#include "minidl/kernels/implementation.h"
+#include "minidl/layers/activation.h"
+#include "minidl/layers/batch_norm2d.h"
+#include "minidl/layers/conv2d.h"
+#include "minidl/layers/cross_entropy_loss.h"
+#include "minidl/layers/linear.h"
+#include "minidl/layers/networks.h"
+#include "minidl/optim/sgd.h"
 #include "test_support.h"
 #if defined(MINIDL_CUDA_EMULATOR)
-#include "core/emulator/emulator.h"
+#include "minidl/core/emulator/emulator.h"
 #endif
 #if defined(MINIDL_WITH_CUDNN)
-#include "kernels/cudnn/conv2d.h"
+#include "minidl/kernels/cudnn/conv2d.h"
 #endif
 
 using namespace minidl;

@@ -5,11 +5,11 @@
 #include <limits>
 #include <vector>
 
-#include "optim/divergence_guard.h"
-#include "optim/sgd.h"
+#include "minidl/optim/divergence_guard.h"
+#include "minidl/optim/sgd.h"
 #include "test_support.h"
 #if defined(MINIDL_CUDA_EMULATOR)
-#include "core/emulator/emulator.h"
+#include "minidl/core/emulator/emulator.h"
 #endif
 
 using namespace minidl;

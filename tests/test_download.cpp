@@ -14,10 +14,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "data/cifar10.h"
-#include "data/download.h"
-#include "data/md5.h"
-#include "data/process.h"
+#include "minidl/data/cifar10.h"
+#include "minidl/data/download.h"
+#include "minidl/data/md5.h"
+#include "minidl/data/process.h"
 #include "data_test_files.h"
 #include "test_support.h"
 

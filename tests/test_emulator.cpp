@@ -7,10 +7,10 @@
 #include <stdexcept>
 #include <vector>
 
-#include "core/cuda_api.h"
-#include "core/tensor.h"
-#include "kernels/cuda/kernel_support.h"
-#include "core/emulator/emulator.h"
+#include "minidl/core/cuda_api.h"
+#include "minidl/core/tensor.h"
+#include "minidl/kernels/cuda/kernel_support.h"
+#include "minidl/core/emulator/emulator.h"
 #include "test_support.h"
 
 using namespace minidl;

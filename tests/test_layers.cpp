@@ -1,13 +1,13 @@
 // Specification of the layer graph: modules, Sequential, the study's networks.
 #include <tuple>
 
-#include "kernels/ops.h"
-#include "layers/activation.h"
-#include "layers/batch_norm2d.h"
-#include "layers/conv2d.h"
-#include "layers/cross_entropy_loss.h"
-#include "layers/linear.h"
-#include "layers/networks.h"
+#include "minidl/kernels/ops.h"
+#include "minidl/layers/activation.h"
+#include "minidl/layers/batch_norm2d.h"
+#include "minidl/layers/conv2d.h"
+#include "minidl/layers/cross_entropy_loss.h"
+#include "minidl/layers/linear.h"
+#include "minidl/layers/networks.h"
 #include "gradcheck.h"
 #include "test_support.h"
 

@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "gradcheck.h"
-#include "kernels/linear.h"
+#include "minidl/kernels/linear.h"
 #include "test_support.h"
 
 using namespace minidl;

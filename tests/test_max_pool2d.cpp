@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "gradcheck.h"
-#include "kernels/max_pool2d.h"
+#include "minidl/kernels/max_pool2d.h"
 #include "test_support.h"
 
 using namespace minidl;

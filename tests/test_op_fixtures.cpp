@@ -11,9 +11,9 @@
 // Integer results (max-pool indices, the count of correct predictions) must be equal.
 #include <string>
 
-#include "core/safetensors.h"
+#include "minidl/core/safetensors.h"
 #include "gradcheck.h"
-#include "kernels/ops.h"
+#include "minidl/kernels/ops.h"
 #include "test_support.h"
 
 using namespace minidl;

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "gradcheck.h"
-#include "kernels/relu.h"
+#include "minidl/kernels/relu.h"
 #include "test_support.h"
 
 using namespace minidl;

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
-#include "core/safetensors.h"
-#include "data/process.h"
+#include "minidl/core/safetensors.h"
+#include "minidl/data/process.h"
 #include "separable_cifar10.h"
 #include "study.h"
 #include "test_support.h"

@@ -1,6 +1,6 @@
 // Specification of the Philox4x32-10 generator.
-#include "core/philox.h"
-#include "core/rng.h"
+#include "minidl/core/philox.h"
+#include "minidl/core/rng.h"
 #include "test_support.h"
 
 using namespace minidl;

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "core/safetensors.h"
+#include "minidl/core/safetensors.h"
 #include "gradcheck.h"
 #include "test_support.h"
 

@@ -9,8 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "optim/one_cycle_lr.h"
-#include "optim/scheduler.h"
+#include "minidl/optim/one_cycle_lr.h"
+#include "minidl/optim/scheduler.h"
 #include "json_fixture.h"
 #include "test_support.h"
 

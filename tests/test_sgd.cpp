@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "gradcheck.h"
-#include "kernels/sgd.h"
+#include "minidl/kernels/sgd.h"
 #include "test_support.h"
 
 using namespace minidl;

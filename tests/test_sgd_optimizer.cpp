@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gradcheck.h"
-#include "optim/sgd.h"
+#include "minidl/optim/sgd.h"
 #include "json_fixture.h"
 #include "test_support.h"
 

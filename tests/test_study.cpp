@@ -7,21 +7,21 @@
 #include <sstream>
 
 #include "cli.h"
-#include "core/safetensors.h"
-#include "data/process.h"
+#include "minidl/core/safetensors.h"
+#include "minidl/data/process.h"
 #include "data_test_files.h"
 #include "separable_cifar10.h"
 #include "report.h"
 #include "study.h"
 #include "test_support.h"
 #include "training.h"
-#include "layers/activation.h"
-#include "layers/batch_norm2d.h"
-#include "layers/conv2d.h"
-#include "layers/linear.h"
-#include "core/cuda_runtime.h"
+#include "minidl/layers/activation.h"
+#include "minidl/layers/batch_norm2d.h"
+#include "minidl/layers/conv2d.h"
+#include "minidl/layers/linear.h"
+#include "minidl/core/cuda_runtime.h"
 #if defined(MINIDL_CUDA_EMULATOR)
-#include "core/emulator/emulator.h"
+#include "minidl/core/emulator/emulator.h"
 #endif
 
 using namespace minidl;

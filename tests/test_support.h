@@ -5,8 +5,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "core/device.h"
-#include "core/error.h"
+#include "minidl/core/device.h"
+#include "minidl/core/error.h"
 
 namespace minidl::testing {
 

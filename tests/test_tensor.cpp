@@ -1,7 +1,7 @@
 // Specification of minidl::Tensor: shapes, dtypes, views, copies, fills, printing, errors.
 #include <cmath>
 
-#include "core/tensor.h"
+#include "minidl/core/tensor.h"
 #include "test_support.h"
 
 using namespace minidl;

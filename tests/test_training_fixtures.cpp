@@ -9,12 +9,12 @@
 // differ by rounding, and 20 steps of SGD carry those differences forward
 // without amplifying them much at these learning rates. Tolerances: each loss to
 // 1e-4 relative; each final weight to 2e-4 absolute plus 1e-3 relative.
-#include "core/safetensors.h"
+#include "minidl/core/safetensors.h"
 #include "gradcheck.h"
-#include "layers/cross_entropy_loss.h"
-#include "layers/networks.h"
-#include "optim/scheduler.h"
-#include "optim/sgd.h"
+#include "minidl/layers/cross_entropy_loss.h"
+#include "minidl/layers/networks.h"
+#include "minidl/optim/scheduler.h"
+#include "minidl/optim/sgd.h"
 #include "test_support.h"
 
 using namespace minidl;

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstddef>
 
-#include "core/emulator/cublas_emulator.h"
-#include "core/emulator/emulator.h"
+#include "minidl/core/emulator/cublas_emulator.h"
+#include "minidl/core/emulator/emulator.h"
 
 struct cublasContext {
   cudaStream_t stream = nullptr;

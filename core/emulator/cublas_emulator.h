@@ -11,7 +11,7 @@
 // The product is computed on the calling thread in fp32, whatever the math mode.
 #pragma once
 
-#include "core/emulator/cuda_emulator.h"
+#include "minidl/core/emulator/cuda_emulator.h"
 
 enum cublasStatus_t {
   CUBLAS_STATUS_SUCCESS = 0,

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <functional>
 
-#include "core/source_location.h"
-#include "core/emulator/cuda_emulator.h"
+#include "minidl/core/source_location.h"
+#include "minidl/core/emulator/cuda_emulator.h"
 
 namespace minidl::emulator {
 

@@ -43,8 +43,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/error.h"
-#include "core/emulator/emulator.h"
+#include "minidl/core/error.h"
+#include "minidl/core/emulator/emulator.h"
 
 namespace minidl::emulator {
 

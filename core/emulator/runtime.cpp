@@ -12,7 +12,7 @@
 #include <new>
 #include <set>
 
-#include "core/emulator/emulator.h"
+#include "minidl/core/emulator/emulator.h"
 
 // Stream and event objects behind the opaque handles.
 struct CUstream_st {};

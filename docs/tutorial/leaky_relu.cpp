@@ -1,8 +1,8 @@
-#include "docs/tutorial/leaky_relu.h"
+#include "leaky_relu.h"
 
-#include "kernels/dispatch.h"
+#include "minidl/kernels/dispatch.h"
 #if defined(MINIDL_WITH_CUDA)
-#include "docs/tutorial/leaky_relu_cuda.h"
+#include "leaky_relu_cuda.h"
 #endif
 
 namespace minidl::tutorial {

@@ -5,8 +5,8 @@
 //
 // Compiled by nvcc in the real CUDA flavour and as C++ against minidl's CUDA emulator
 // in the emulated one (docs/emulator.md): launch() stands for kernel<<<...>>>(...).
-#include "docs/tutorial/leaky_relu_cuda.h"
-#include "kernels/cuda/kernel_support.h"
+#include "leaky_relu_cuda.h"
+#include "minidl/kernels/cuda/kernel_support.h"
 
 namespace minidl::tutorial::cuda {
 

@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <string>
 
-#include "core/tensor.h"
-#include "layers/module.h"
+#include "minidl/core/tensor.h"
+#include "minidl/layers/module.h"
 
 namespace minidl::tutorial {
 

@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "docs/tutorial/leaky_relu.h"
+#include "leaky_relu.h"
 #include "gradcheck.h"
-#include "kernels/relu.h"
-#include "layers/sequential.h"
+#include "minidl/kernels/relu.h"
+#include "minidl/layers/sequential.h"
 #include "test_support.h"
 
 using namespace minidl;

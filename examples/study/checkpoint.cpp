@@ -6,8 +6,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
-#include "core/safetensors.h"
+#include "minidl/core/error.h"
+#include "minidl/core/safetensors.h"
 
 namespace minidl::study {
 

@@ -27,10 +27,10 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"
-#include "data/data_loader.h"
-#include "optim/divergence_guard.h"
-#include "optim/scheduler.h"
+#include "minidl/core/tensor.h"
+#include "minidl/data/data_loader.h"
+#include "minidl/optim/divergence_guard.h"
+#include "minidl/optim/scheduler.h"
 #include "study.h"
 
 namespace minidl::study {

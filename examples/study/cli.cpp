@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "core/error.h"
+#include "minidl/core/error.h"
 
 namespace minidl::study {
 

@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "kernels/implementation.h"
+#include "minidl/kernels/implementation.h"
 #include "study.h"
 
 namespace minidl::study {

@@ -16,13 +16,13 @@
 #include <fmt/format.h>
 
 #include "cli.h"
-#include "core/error.h"
-#include "core/parallel.h"
-#include "data/cifar10.h"
+#include "minidl/core/error.h"
+#include "minidl/core/parallel.h"
+#include "minidl/data/cifar10.h"
 #include "report.h"
 #include "study.h"
 #if defined(MINIDL_WITH_CUDA)
-#include "core/cuda_runtime.h"
+#include "minidl/core/cuda_runtime.h"
 #endif
 
 using namespace minidl;

@@ -5,9 +5,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "core/atomic_file.h"
-#include "core/error.h"
-#include "data/process.h"
+#include "minidl/core/atomic_file.h"
+#include "minidl/core/error.h"
+#include "minidl/data/process.h"
 
 namespace minidl::study {
 

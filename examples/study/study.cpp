@@ -9,14 +9,14 @@
 
 #include "checkpoint.h"
 #include "training.h"
-#include "core/error.h"
-#include "core/safetensors.h"
-#include "data/data_loader.h"
-#include "kernels/step_metrics.h"
-#include "layers/cross_entropy_loss.h"
-#include "layers/networks.h"
-#include "optim/scheduler.h"
-#include "optim/sgd.h"
+#include "minidl/core/error.h"
+#include "minidl/core/safetensors.h"
+#include "minidl/data/data_loader.h"
+#include "minidl/kernels/step_metrics.h"
+#include "minidl/layers/cross_entropy_loss.h"
+#include "minidl/layers/networks.h"
+#include "minidl/optim/scheduler.h"
+#include "minidl/optim/sgd.h"
 
 namespace minidl::study {
 

@@ -32,9 +32,9 @@
 #include <string>
 #include <vector>
 
-#include "core/device.h"
-#include "data/cifar10.h"
-#include "optim/divergence_guard.h"
+#include "minidl/core/device.h"
+#include "minidl/data/cifar10.h"
+#include "minidl/optim/divergence_guard.h"
 
 namespace minidl::study {
 

@@ -1,8 +1,8 @@
 #include "training.h"
 
-#include "core/error.h"
-#include "kernels/step_metrics.h"
-#include "layers/networks.h"
+#include "minidl/core/error.h"
+#include "minidl/kernels/step_metrics.h"
+#include "minidl/layers/networks.h"
 
 namespace minidl::study {
 

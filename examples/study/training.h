@@ -7,14 +7,14 @@
 #include <string>
 
 #include "checkpoint.h"
-#include "core/rng.h"
-#include "core/tensor.h"
-#include "data/data_loader.h"
-#include "layers/cross_entropy_loss.h"
-#include "layers/sequential.h"
-#include "optim/divergence_guard.h"
-#include "optim/scheduler.h"
-#include "optim/sgd.h"
+#include "minidl/core/rng.h"
+#include "minidl/core/tensor.h"
+#include "minidl/data/data_loader.h"
+#include "minidl/layers/cross_entropy_loss.h"
+#include "minidl/layers/sequential.h"
+#include "minidl/optim/divergence_guard.h"
+#include "minidl/optim/scheduler.h"
+#include "minidl/optim/sgd.h"
 #include "study.h"
 
 namespace minidl::study {

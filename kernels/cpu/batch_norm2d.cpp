@@ -3,7 +3,7 @@
 // Channel c of image n is the plane of HW = H*W values starting at (n*C + c) * HW.
 // Every statistic and sum is accumulated in double, also when T is float, so the
 // reference stays accurate over the M = N*H*W values of a channel.
-#include "kernels/cpu/batch_norm2d.h"
+#include "minidl/kernels/cpu/batch_norm2d.h"
 
 #include <cmath>
 

@@ -1,8 +1,8 @@
-#include "kernels/cpu/batch_norm2d_vectorized.h"
+#include "minidl/kernels/cpu/batch_norm2d_vectorized.h"
 
 #include <cmath>
 
-#include "core/parallel.h"
+#include "minidl/core/parallel.h"
 
 namespace minidl::cpu {
 

@@ -13,7 +13,7 @@
 
 #include <cstdint>
 
-#include "kernels/batch_norm2d.h"
+#include "minidl/kernels/batch_norm2d.h"
 
 namespace minidl::cpu {
 

@@ -1,4 +1,4 @@
-#include "kernels/cpu/conv2d.h"
+#include "minidl/kernels/cpu/conv2d.h"
 
 namespace minidl::cpu {
 

@@ -1,10 +1,10 @@
-#include "kernels/cpu/conv2d_gemm.h"
+#include "minidl/kernels/cpu/conv2d_gemm.h"
 
 #include <algorithm>
 #include <vector>
 
-#include "core/parallel.h"
-#include "kernels/cpu/gemm.h"
+#include "minidl/core/parallel.h"
+#include "minidl/kernels/cpu/gemm.h"
 
 namespace minidl::cpu {
 

@@ -15,7 +15,7 @@
 // not depend on the thread count.
 #pragma once
 
-#include "kernels/cpu/conv2d.h"
+#include "minidl/kernels/cpu/conv2d.h"
 
 namespace minidl::cpu {
 

@@ -2,7 +2,7 @@
 //
 // Row n of the logits is logits[n * K .. n * K + K). Sums are accumulated in
 // double, also when T is float.
-#include "kernels/cpu/cross_entropy.h"
+#include "minidl/kernels/cpu/cross_entropy.h"
 
 #include <cmath>
 

@@ -1,10 +1,10 @@
-#include "kernels/cpu/gemm.h"
+#include "minidl/kernels/cpu/gemm.h"
 
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
-#include "core/parallel.h"
+#include "minidl/core/parallel.h"
 
 namespace minidl::cpu {
 

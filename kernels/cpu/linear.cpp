@@ -3,7 +3,7 @@
 // Row-major storage: input[n, i] is input[n * in_features + i], weight[o, i] is
 // weight[o * in_features + i], output[n, o] is output[n * out_features + o].
 // Every dot product and sum is accumulated in double, also when T is float.
-#include "kernels/cpu/linear.h"
+#include "minidl/kernels/cpu/linear.h"
 
 namespace minidl::cpu {
 

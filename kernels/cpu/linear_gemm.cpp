@@ -1,8 +1,8 @@
-#include "kernels/cpu/linear_gemm.h"
+#include "minidl/kernels/cpu/linear_gemm.h"
 
 #include <algorithm>
 
-#include "kernels/cpu/gemm.h"
+#include "minidl/kernels/cpu/gemm.h"
 
 namespace minidl::cpu {
 

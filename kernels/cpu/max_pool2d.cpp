@@ -1,8 +1,8 @@
-#include "kernels/cpu/max_pool2d.h"
+#include "minidl/kernels/cpu/max_pool2d.h"
 
 #include <cmath>
 
-#include "core/error.h"
+#include "minidl/core/error.h"
 
 namespace minidl::cpu {
 

@@ -1,4 +1,4 @@
-#include "kernels/cpu/max_pool2d_vectorized.h"
+#include "minidl/kernels/cpu/max_pool2d_vectorized.h"
 
 #include <cstring>
 

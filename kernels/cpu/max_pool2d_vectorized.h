@@ -13,7 +13,7 @@
 
 #include <cstdint>
 
-#include "kernels/cpu/max_pool2d.h"
+#include "minidl/kernels/cpu/max_pool2d.h"
 
 namespace minidl::cpu {
 

@@ -1,4 +1,4 @@
-#include "kernels/cpu/relu.h"
+#include "minidl/kernels/cpu/relu.h"
 
 namespace minidl::cpu {
 

@@ -1,5 +1,5 @@
 // CPU reference of sgd (contract: kernels/sgd.h).
-#include "kernels/cpu/sgd.h"
+#include "minidl/kernels/cpu/sgd.h"
 
 namespace minidl::cpu {
 

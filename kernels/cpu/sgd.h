@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "kernels/sgd.h"
+#include "minidl/kernels/sgd.h"
 
 namespace minidl::cpu {
 

@@ -7,12 +7,12 @@
 // shuffle, shared warp totals, two barriers, every thread gets the total. No float
 // atomics: every sum has one fixed order. Thread 0 writes the per-channel results.
 // Evaluation forward: one thread per element, no shared memory, no barriers.
-#include "kernels/cuda/batch_norm2d.h"
+#include "minidl/kernels/cuda/batch_norm2d.h"
 
 #include <cmath>
 
-#include "kernels/cuda/block_reduce.h"
-#include "kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/block_reduce.h"
+#include "minidl/kernels/cuda/kernel_support.h"
 
 namespace minidl::cuda {
 

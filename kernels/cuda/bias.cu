@@ -9,8 +9,8 @@
 //   tree: at each step the first half adds the second half's values, with a
 //   __syncthreads() between steps, so thread 0 ends with the channel's total and adds
 //   it to grad_bias[c]. The order of the additions is fixed: deterministic.
-#include "kernels/cuda/bias.h"
-#include "kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/bias.h"
+#include "minidl/kernels/cuda/kernel_support.h"
 
 namespace minidl::cuda {
 

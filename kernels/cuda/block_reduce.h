@@ -14,7 +14,7 @@
 // threads of the block must call block_sum, and blockDim.y = blockDim.z = 1.
 #pragma once
 
-#include "kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/kernel_support.h"
 
 namespace minidl::cuda {
 

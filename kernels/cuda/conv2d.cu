@@ -6,11 +6,11 @@
 // The GEMMs index the im2col matrix without storing it: row (ci, kh, kw), column
 // (n, oh, ow) of it is input[n, ci, oh*stride - padding + kh, ow*stride - padding + kw],
 // 0 in the padding. Every sum has one order and no atomics: deterministic.
-#include "kernels/cuda/conv2d.h"
+#include "minidl/kernels/cuda/conv2d.h"
 
-#include "kernels/cuda/block_reduce.h"
-#include "kernels/cuda/kernel_support.h"
-#include "kernels/cuda/tiled_gemm.h"
+#include "minidl/kernels/cuda/block_reduce.h"
+#include "minidl/kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/tiled_gemm.h"
 
 namespace minidl::cuda {
 

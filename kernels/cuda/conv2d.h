@@ -4,8 +4,8 @@
 // GEMM of kernels/cuda/tiled_gemm.h: the im2col matrix is read on the fly, never stored.
 #pragma once
 
-#include "core/cuda_api.h"
-#include "kernels/cpu/conv2d.h"
+#include "minidl/core/cuda_api.h"
+#include "minidl/kernels/cpu/conv2d.h"
 
 namespace minidl::cuda {
 

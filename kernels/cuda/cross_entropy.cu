@@ -9,12 +9,12 @@
 // shared warp totals between two barriers) adds them over the warps and thread 0
 // writes loss[0] and num_correct[0]. One block, fixed orders: no atomics, the same
 // bits on every run.
-#include "kernels/cuda/cross_entropy.h"
+#include "minidl/kernels/cuda/cross_entropy.h"
 
 #include <cmath>
 
-#include "kernels/cuda/block_reduce.h"
-#include "kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/block_reduce.h"
+#include "minidl/kernels/cuda/kernel_support.h"
 
 namespace minidl::cuda {
 

@@ -5,15 +5,15 @@
 // leading dimension c. So a row-major product C = A @ B is computed as the column-major
 // C^T = B^T @ A^T: the operands swap places, and each one's "transposed?" flag says
 // whether the row-major operand appears transposed in the formula.
-#include "kernels/cuda/cublas_ops.h"
+#include "minidl/kernels/cuda/cublas_ops.h"
 
 #include <climits>
 
-#include "core/cuda_runtime.h"
-#include "core/error.h"
-#include "kernels/cuda/bias.h"
-#include "kernels/cuda/elementwise.h"
-#include "kernels/cuda/im2col.h"
+#include "minidl/core/cuda_runtime.h"
+#include "minidl/core/error.h"
+#include "minidl/kernels/cuda/bias.h"
+#include "minidl/kernels/cuda/elementwise.h"
+#include "minidl/kernels/cuda/im2col.h"
 
 namespace minidl::cublas {
 

@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "core/cuda_runtime.h"
+#include "minidl/core/cuda_runtime.h"
 
 namespace minidl::cuda {
 

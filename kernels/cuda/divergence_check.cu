@@ -6,11 +6,11 @@
 // and thread 0 alone updates the state. About 50,000 values per step for the
 // study's network: one block is enough, and one block needs no atomics and no
 // second launch to combine blocks.
-#include "kernels/cuda/divergence_check.h"
+#include "minidl/kernels/cuda/divergence_check.h"
 
-#include "core/cuda_runtime.h"
-#include "kernels/cuda/block_reduce.h"
-#include "kernels/cuda/kernel_support.h"
+#include "minidl/core/cuda_runtime.h"
+#include "minidl/kernels/cuda/block_reduce.h"
+#include "minidl/kernels/cuda/kernel_support.h"
 
 namespace minidl::cuda {
 

@@ -1,8 +1,8 @@
 // Elementwise kernels: one thread per element. Thread i = blockIdx.x * blockDim.x +
 // threadIdx.x computes element i; threads past the end return at once. No shared
 // memory, no barriers.
-#include "kernels/cuda/elementwise.h"
-#include "kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/elementwise.h"
+#include "minidl/kernels/cuda/kernel_support.h"
 
 namespace minidl::cuda {
 

@@ -1,9 +1,9 @@
 // gather_normalize: one thread per output element. Thread i = blockIdx.x * blockDim.x
 // + threadIdx.x computes output element i = (b, c, pixel) of the (batch, C, H * W)
 // output; threads past the end return at once. No shared memory, no barriers.
-#include "kernels/cuda/gather_normalize.h"
+#include "minidl/kernels/cuda/gather_normalize.h"
 
-#include "kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/kernel_support.h"
 
 namespace minidl::cuda {
 

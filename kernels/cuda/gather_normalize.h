@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "core/cuda_api.h"
+#include "minidl/core/cuda_api.h"
 
 namespace minidl::cuda {
 

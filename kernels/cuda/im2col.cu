@@ -10,8 +10,8 @@
 //   oh*stride - padding + kh == h, when it is a whole number in [0, OH), and likewise
 //   for kw. At most KH*KW terms, added in a fixed order: deterministic, and no two
 //   threads write the same element (a scatter over the columns would need atomics).
-#include "kernels/cuda/im2col.h"
-#include "kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/im2col.h"
+#include "minidl/kernels/cuda/kernel_support.h"
 
 namespace minidl::cuda {
 

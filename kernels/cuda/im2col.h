@@ -18,8 +18,8 @@
 
 #include <cstdint>
 
-#include "core/cuda_api.h"
-#include "kernels/cpu/conv2d.h"
+#include "minidl/core/cuda_api.h"
+#include "minidl/kernels/cpu/conv2d.h"
 
 namespace minidl::cuda {
 

@@ -15,9 +15,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "core/cuda_api.h"
+#include "minidl/core/cuda_api.h"
 #if defined(MINIDL_CUDA_EMULATOR)
-#include "core/emulator/emulator.h"
+#include "minidl/core/emulator/emulator.h"
 #endif
 
 namespace minidl::cuda {

@@ -4,11 +4,11 @@
 //   forward:  thread i computes output[i] and indices[i], i = (plane, oh, ow);
 //   backward: thread i computes grad_input[i], i = (plane, h, w), by gathering from
 //             the windows that contain (h, w).
-#include "kernels/cuda/max_pool2d.h"
+#include "minidl/kernels/cuda/max_pool2d.h"
 
 #include <cmath>
 
-#include "kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/kernel_support.h"
 
 namespace minidl::cuda {
 

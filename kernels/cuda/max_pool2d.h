@@ -7,8 +7,8 @@
 
 #include <cstdint>
 
-#include "core/cuda_api.h"
-#include "kernels/cpu/max_pool2d.h"
+#include "minidl/core/cuda_api.h"
+#include "minidl/kernels/cpu/max_pool2d.h"
 
 namespace minidl::cuda {
 

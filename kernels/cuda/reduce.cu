@@ -6,12 +6,12 @@
 // Inside a block (block_sum): each warp adds its 32 values with __shfl_down_sync in
 // 5 steps (no shared memory, no barrier); lane 0 of each warp writes the warp's
 // total to shared warp_totals[warp]; __syncthreads(); warp 0 adds the warp totals.
-#include "kernels/cuda/reduce.h"
+#include "minidl/kernels/cuda/reduce.h"
 
 #include <algorithm>
 
-#include "core/cuda_runtime.h"
-#include "kernels/cuda/kernel_support.h"
+#include "minidl/core/cuda_runtime.h"
+#include "minidl/kernels/cuda/kernel_support.h"
 
 namespace minidl::cuda {
 

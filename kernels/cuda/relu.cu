@@ -1,8 +1,8 @@
 // relu kernels: one thread per element. Thread i = blockIdx.x * blockDim.x +
 // threadIdx.x computes element i; threads past the end return at once. No shared
 // memory, no barriers. Element i is read before it is written, so in place is fine.
-#include "kernels/cuda/relu.h"
-#include "kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/relu.h"
+#include "minidl/kernels/cuda/kernel_support.h"
 
 namespace minidl::cuda {
 

@@ -12,12 +12,12 @@
 //     buf = momentum * buf + (1 - dampening) * d     afterwards
 //     d = nesterov ? d + momentum * buf : buf
 //   param -= lr * d
-#include "kernels/cuda/sgd.h"
+#include "minidl/kernels/cuda/sgd.h"
 
 #include <algorithm>
 
-#include "core/cuda_runtime.h"
-#include "kernels/cuda/kernel_support.h"
+#include "minidl/core/cuda_runtime.h"
+#include "minidl/kernels/cuda/kernel_support.h"
 
 namespace minidl::cuda {
 

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/cuda_api.h"
-#include "kernels/cuda/device_table.h"
+#include "minidl/core/cuda_api.h"
+#include "minidl/kernels/cuda/device_table.h"
 
 namespace minidl::cuda {
 

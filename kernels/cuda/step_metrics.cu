@@ -1,9 +1,9 @@
 // accumulate_step_metrics: one thread adds two values. A launch of one thread costs
 // a few microseconds of GPU time; reading the values on the host instead would make
 // the host wait for every step to finish.
-#include "kernels/cuda/step_metrics.h"
+#include "minidl/kernels/cuda/step_metrics.h"
 
-#include "kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/kernel_support.h"
 
 namespace minidl::cuda {
 

@@ -29,7 +29,7 @@
 
 #include <cstdint>
 
-#include "kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/kernel_support.h"
 
 namespace minidl::cuda {
 

@@ -1,10 +1,10 @@
 // batch_norm2d with cuDNN's batch-normalization API. The data is described as
 // (N, C, HW, 1), which is the same memory as (N, C, H, W) and the same per-channel
 // statistics; the per-channel arrays as (1, C, 1, 1), derived by cuDNN.
-#include "kernels/cudnn/batch_norm2d.h"
+#include "minidl/kernels/cudnn/batch_norm2d.h"
 
-#include "core/error.h"
-#include "kernels/cudnn/cudnn_support.h"
+#include "minidl/core/error.h"
+#include "minidl/kernels/cudnn/cudnn_support.h"
 
 namespace minidl::cudnn {
 

@@ -17,8 +17,8 @@
 
 #include <cstdint>
 
-#include "core/cuda_api.h"
-#include "kernels/batch_norm2d.h"
+#include "minidl/core/cuda_api.h"
+#include "minidl/kernels/batch_norm2d.h"
 
 namespace minidl::cudnn {
 

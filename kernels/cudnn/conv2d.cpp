@@ -1,6 +1,6 @@
 // conv2d with cuDNN's convolution API: a plan per shape (descriptors and the chosen
 // algorithms), kept for the process, and the four cuDNN calls of conv2d.h.
-#include "kernels/cudnn/conv2d.h"
+#include "minidl/kernels/cudnn/conv2d.h"
 
 #include <array>
 #include <map>
@@ -8,10 +8,10 @@
 #include <mutex>
 #include <optional>
 
-#include "core/cuda_runtime.h"
-#include "core/error.h"
-#include "kernels/cudnn/cudnn_support.h"
-#include "kernels/implementation.h"
+#include "minidl/core/cuda_runtime.h"
+#include "minidl/core/error.h"
+#include "minidl/kernels/cudnn/cudnn_support.h"
+#include "minidl/kernels/implementation.h"
 
 namespace minidl::cudnn {
 

@@ -23,8 +23,8 @@
 
 #include <string>
 
-#include "core/cuda_api.h"
-#include "kernels/cpu/conv2d.h"
+#include "minidl/core/cuda_api.h"
+#include "minidl/kernels/cpu/conv2d.h"
 
 namespace minidl::cudnn {
 

@@ -1,8 +1,8 @@
-#include "kernels/cudnn/cudnn_support.h"
+#include "minidl/kernels/cudnn/cudnn_support.h"
 
 #include <climits>
 
-#include "core/error.h"
+#include "minidl/core/error.h"
 
 namespace minidl::cudnn {
 
