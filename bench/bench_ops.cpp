@@ -6,7 +6,7 @@
 //
 //   bench_ops [--device cuda|cpu] [--threads N] [--batch 10,100] [--warmup 10] [--reps 30]
 //             [--inner 10] [--json PATH] [--ops conv2d,linear,...]
-//             [--implementations kernels,cublas,cudnn,...] [--quick]
+//             [--implementations kernels,cublas,cudnn,...] [--quick] [--list]
 //
 // The shapes are the study's network at each batch N: three times conv 3x3 with padding 1
 // (3->32 on 32x32, 32->32 on 16x16, 32->32 on 8x8) -> batch_norm2d -> relu -> max_pool2d 2x2,
@@ -60,7 +60,6 @@
 namespace {
 
 using namespace minidl;
-using ops::Implementation;
 using ops::Op;
 
 struct Options {
@@ -81,7 +80,7 @@ struct Case {
   Op op;
   std::string shape;  // e.g. "3->32 32x32"
   std::int64_t batch;
-  Implementation implementation;
+  std::string implementation;  // its name in the registry
   double forward_flops, backward_flops, forward_bytes, backward_bytes;
   std::function<void()> forward, backward;
   std::function<std::string()> describe_after;  // e.g. cuDNN's chosen algorithms, after the run
@@ -113,7 +112,7 @@ class Tensors {
 
 constexpr double kBytes = sizeof(float);
 
-void add_conv2d_cases(std::vector<Case>& cases, const Tensors& t, std::int64_t N, Implementation implementation,
+void add_conv2d_cases(std::vector<Case>& cases, const Tensors& t, std::int64_t N, const std::string& implementation,
                       std::int64_t d) {
   for (auto [C_in, side] : {std::pair<std::int64_t, std::int64_t>{3, 32 / d}, {32, 16 / d}, {32, 8 / d}}) {
     const ops::Conv2dParams params{.stride = 1, .padding = 1};
@@ -126,7 +125,7 @@ void add_conv2d_cases(std::vector<Case>& cases, const Tensors& t, std::int64_t N
     Tensor grad_weight = t.zeros({32, C_in, 3, 3}), grad_bias = t.zeros({32});
     std::function<std::string()> describe_after;
 #if defined(MINIDL_WITH_CUDNN)
-    if (implementation == Implementation::cudnn) {
+    if (implementation == "cudnn") {
       cpu::Conv2dShape s{.batch = N, .in_channels = C_in, .height = side, .width = side, .out_channels = 32,
                          .kernel_height = 3, .kernel_width = 3, .stride = 1, .padding = 1, .out_height = side,
                          .out_width = side};
@@ -147,7 +146,7 @@ void add_conv2d_cases(std::vector<Case>& cases, const Tensors& t, std::int64_t N
   }
 }
 
-void add_max_pool2d_cases(std::vector<Case>& cases, const Tensors& t, std::int64_t N, Implementation implementation,
+void add_max_pool2d_cases(std::vector<Case>& cases, const Tensors& t, std::int64_t N, const std::string& implementation,
                           std::int64_t d) {
   for (std::int64_t side : {32 / d, 16 / d, 8 / d}) {
     const ops::MaxPool2dParams params{.kernel_size = 2, .stride = 2};
@@ -164,7 +163,7 @@ void add_max_pool2d_cases(std::vector<Case>& cases, const Tensors& t, std::int64
   }
 }
 
-void add_batch_norm2d_cases(std::vector<Case>& cases, const Tensors& t, std::int64_t N, Implementation implementation,
+void add_batch_norm2d_cases(std::vector<Case>& cases, const Tensors& t, std::int64_t N, const std::string& implementation,
                             std::int64_t d) {
   for (std::int64_t side : {32 / d, 16 / d, 8 / d}) {
     const std::int64_t C = 32;
@@ -190,7 +189,7 @@ void add_batch_norm2d_cases(std::vector<Case>& cases, const Tensors& t, std::int
   }
 }
 
-void add_relu_cases(std::vector<Case>& cases, const Tensors& t, std::int64_t N, Implementation implementation,
+void add_relu_cases(std::vector<Case>& cases, const Tensors& t, std::int64_t N, const std::string& implementation,
                     std::int64_t d) {
   for (std::int64_t side : {32 / d, 16 / d, 8 / d}) {
     const std::int64_t count = N * 32 * side * side;
@@ -205,7 +204,7 @@ void add_relu_cases(std::vector<Case>& cases, const Tensors& t, std::int64_t N, 
   }
 }
 
-void add_linear_cases(std::vector<Case>& cases, const Tensors& t, std::int64_t N, Implementation implementation,
+void add_linear_cases(std::vector<Case>& cases, const Tensors& t, std::int64_t N, const std::string& implementation,
                       std::int64_t d) {
   // fc1 takes the last pool's 32 x (4/d) x (4/d) values.
   for (auto [in, out] : {std::pair<std::int64_t, std::int64_t>{512 / (d * d), 64}, {64, 10}}) {
@@ -224,7 +223,7 @@ void add_linear_cases(std::vector<Case>& cases, const Tensors& t, std::int64_t N
 }
 
 void add_cross_entropy_cases(std::vector<Case>& cases, const Tensors& t, std::int64_t N,
-                             Implementation implementation) {
+                             const std::string& implementation) {
   const std::int64_t K = 10;
   Tensor logits = t.random({N, K}, 19, -3, 3), grad_logits = t.empty({N, K});
   std::vector<std::int32_t> label_values(N);
@@ -254,8 +253,9 @@ std::vector<Case> make_cases(const Options& options) {
   for (std::int64_t N : options.batches) {
     for (Op op : {Op::conv2d, Op::batch_norm2d, Op::relu, Op::max_pool2d, Op::linear, Op::cross_entropy}) {
       if (!wanted(options.ops, ops::op_name(op))) continue;
-      for (Implementation implementation : ops::available_implementations(op, options.device)) {
-        if (!wanted(options.implementations, ops::implementation_name(implementation))) continue;
+      for (const ops::ImplementationInfo& info : ops::implementations(op, options.device)) {
+        const std::string& implementation = info.name;
+        if (!wanted(options.implementations, implementation)) continue;
         // The set-up calls some cases make (a forward whose results the backward reads)
         // run the case's implementation too.
         ops::ImplementationGuard use(op, options.device, implementation);
@@ -267,7 +267,7 @@ std::vector<Case> make_cases(const Options& options) {
           case Op::max_pool2d: add_max_pool2d_cases(cases, tensors, N, implementation, d); break;
           case Op::linear: add_linear_cases(cases, tensors, N, implementation, d); break;
           case Op::cross_entropy: add_cross_entropy_cases(cases, tensors, N, implementation); break;
-          case Op::sgd: break;
+          default: break;  // no cases (yet)
         }
       }
     }
@@ -326,9 +326,10 @@ void print_help() {
       "  --reps N                timed samples; the median is reported (default 30; on the cpu 7)\n"
       "  --inner N               back-to-back calls per sample (default 10; on the cpu 1)\n"
       "  --ops LIST              only these ops (conv2d,batch_norm2d,relu,max_pool2d,linear,cross_entropy)\n"
-      "  --implementations LIST  only these (cuda: kernels,cublas,cudnn; cpu: reference,gemm,vectorized)\n"
+      "  --implementations LIST  only these names (--list shows them)\n"
       "  --json PATH             write every result there\n"
-      "  --quick                 a smoke test: one call of each case, batch 1, images of 8x8 instead of 32x32");
+      "  --quick                 a smoke test: one call of each case, batch 1, images of 8x8 instead of 32x32\n"
+      "  --list                  print every registered implementation of every op (kernels/registry.h) and exit");
 }
 
 Options parse(int argc, char** argv) {
@@ -342,6 +343,9 @@ Options parse(int argc, char** argv) {
     };
     if (arg == "--help" || arg == "-h") {
       print_help();
+      std::exit(0);
+    } else if (arg == "--list") {
+      std::fputs(ops::registry_listing().c_str(), stdout);
       std::exit(0);
     } else if (arg == "--device") {
       const std::string device = value();
@@ -370,7 +374,7 @@ Options parse(int argc, char** argv) {
       for (const std::string& op : options.ops) ops::parse_op(op);  // throws on an unknown name
     } else if (arg == "--implementations") {
       options.implementations = split(value());
-      for (const std::string& name : options.implementations) ops::parse_implementation(name);
+      // Checked against the registry once the device is known (run()).
     } else if (arg == "--quick") {
       quick = true;
     } else {
@@ -406,13 +410,20 @@ int run(const Options& options) {
   const char* device_name = options.device == DeviceType::CPU ? "cpu" : "cuda";
   std::printf("bench_ops: %s\n", describe(options).c_str());
   std::printf("bench_ops: implementations per op on %s:", device_name);
+  std::vector<std::string> registered;  // every name on the device, in order of first appearance
   for (Op op : ops::all_ops()) {
-    if (op == Op::sgd) continue;
     std::string names;
-    for (Implementation implementation : ops::available_implementations(op, options.device))
-      names += fmt::format("{}{}", names.empty() ? "" : ",", ops::implementation_name(implementation));
+    for (const ops::ImplementationInfo& info : ops::implementations(op, options.device)) {
+      names += fmt::format("{}{}", names.empty() ? "" : ",", info.name);
+      if (std::find(registered.begin(), registered.end(), info.name) == registered.end())
+        registered.push_back(info.name);
+    }
     std::printf(" %s=%s", ops::op_name(op), names.c_str());
   }
+  for (const std::string& name : options.implementations)
+    if (std::find(registered.begin(), registered.end(), name) == registered.end())
+      fail("bench_ops: no op has an implementation '{}' on {} (registered: {})", name, device_name,
+           fmt::join(registered, ", "));
   std::printf("\nbench_ops: warm-up %d, median of %d samples of %d calls, batches", options.warmup, options.reps,
               options.inner);
   for (std::int64_t N : options.batches) std::printf(" %lld", static_cast<long long>(N));
@@ -427,7 +438,7 @@ int run(const Options& options) {
   std::vector<Case> cases = make_cases(options);
   for (std::size_t index = 0; index < cases.size(); ++index) {
     Case& c = cases[index];
-    const char* implementation = ops::implementation_name(c.implementation);
+    const std::string& implementation = c.implementation;
     auto row = std::make_tuple(static_cast<int>(c.op), c.shape, c.batch);
     if (table.find(row) == table.end()) row_order.push_back(row);
     std::string cell;
@@ -453,7 +464,7 @@ int run(const Options& options) {
         result["error"] = error.what();
         cell += fmt::format("{}error", cell.empty() ? "" : " / ");
         std::fprintf(stderr, "bench_ops: %s %s batch %lld %s %s failed: %s\n", ops::op_name(c.op), c.shape.c_str(),
-                     static_cast<long long>(c.batch), implementation, direction, error.what());
+                     static_cast<long long>(c.batch), implementation.c_str(), direction, error.what());
       }
       results.push_back(result);
     }
@@ -473,16 +484,8 @@ int run(const Options& options) {
     std::printf("bench_ops: wrote %s\n", options.json_path.c_str());
   }
 
-  // One column per implementation this build has on the device, in the order of
-  // kernels/implementation.h.
-  std::vector<std::string> columns;
-  for (Op op : ops::all_ops())
-    for (Implementation implementation : ops::available_implementations(op, options.device))
-      if (std::find(columns.begin(), columns.end(), ops::implementation_name(implementation)) == columns.end())
-        columns.push_back(ops::implementation_name(implementation));
-  std::sort(columns.begin(), columns.end(), [](const std::string& a, const std::string& b) {
-    return ops::parse_implementation(a) < ops::parse_implementation(b);
-  });
+  // One column per implementation name registered on the device, in the registry's order.
+  const std::vector<std::string>& columns = registered;
   std::printf("\n%-14s %-14s %6s", "op", "shape", "batch");
   for (const std::string& column : columns) std::printf("  %-23s", (column + " fwd / bwd us").c_str());
   std::printf("\n");

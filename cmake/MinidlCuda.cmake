@@ -38,6 +38,7 @@ set(MINIDL_CUDA_KERNEL_SOURCES
   ${PROJECT_SOURCE_DIR}/kernels/cuda/im2col.cu
   ${PROJECT_SOURCE_DIR}/kernels/cuda/linear.cu
   ${PROJECT_SOURCE_DIR}/kernels/cuda/max_pool2d.cu
+  ${PROJECT_SOURCE_DIR}/kernels/cuda/registrations.cpp
   ${PROJECT_SOURCE_DIR}/kernels/cuda/reduce.cu
   ${PROJECT_SOURCE_DIR}/kernels/cuda/relu.cu
   ${PROJECT_SOURCE_DIR}/kernels/cuda/sgd.cu
@@ -46,7 +47,8 @@ set(MINIDL_CUDA_KERNEL_SOURCES
 set(MINIDL_CUDNN_SOURCES
   ${PROJECT_SOURCE_DIR}/kernels/cudnn/batch_norm2d.cpp
   ${PROJECT_SOURCE_DIR}/kernels/cudnn/conv2d.cpp
-  ${PROJECT_SOURCE_DIR}/kernels/cudnn/cudnn_support.cpp)
+  ${PROJECT_SOURCE_DIR}/kernels/cudnn/cudnn_support.cpp
+  ${PROJECT_SOURCE_DIR}/kernels/cudnn/registrations.cpp)
 set(MINIDL_CUDA_EMULATOR_SOURCES
   ${PROJECT_SOURCE_DIR}/core/emulator/cublas.cpp
   ${PROJECT_SOURCE_DIR}/core/emulator/launch.cpp

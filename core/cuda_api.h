@@ -43,4 +43,7 @@ void check_launch(dim3 grid, dim3 block, std::size_t dynamic_shared_bytes, Sourc
 /// The process's cuBLAS handle, created on first use, in full fp32 (no TF32, as PyTorch's default).
 cublasHandle_t cublas_handle();
 
+/// The stream every op of minidl queues its work on.
+cudaStream_t current_stream();
+
 }  // namespace minidl::cuda

@@ -228,6 +228,8 @@ std::string describe() {
   return line;
 }
 
+cudaStream_t current_stream() { return nullptr; }
+
 cublasHandle_t cublas_handle() {
   static const cublasHandle_t handle = [] {
     require_gpu("create the cuBLAS handle");

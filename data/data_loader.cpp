@@ -5,9 +5,7 @@
 
 #include "minidl/core/error.h"
 #include "minidl/core/memory.h"
-#if defined(MINIDL_WITH_CUDA)
-#include "minidl/kernels/cuda/gather_normalize.h"
-#endif
+#include "minidl/kernels/gather_normalize.h"
 
 namespace minidl::data {
 
@@ -44,19 +42,19 @@ DataLoader::DataLoader(Cifar10 dataset, const DataLoaderOptions& options)
   batch_images_ = Tensor::empty({batch_size, kCifar10Channels, kCifar10Height, kCifar10Width}, DType::f32, device);
   if (augments()) augmented_images_.resize(static_cast<std::size_t>(batch_size * kCifar10ImageBytes));
 
-  if (device.is_cuda()) {
-    device_permutation_ = Tensor::empty({size}, DType::i64, device);
-    const Normalize& normalize = options_.normalize;
-    device_mean_ = Tensor::from_vector<float>({3}, {normalize.mean.begin(), normalize.mean.end()}, device);
-    device_stddev_ = Tensor::from_vector<float>({3}, {normalize.stddev.begin(), normalize.stddev.end()}, device);
-    if (augments()) {
-      device_augmented_images_ = Tensor::empty(batch_images_.shape(), DType::u8, device);
-      std::vector<std::int64_t> batch_indices(static_cast<std::size_t>(batch_size));
-      std::iota(batch_indices.begin(), batch_indices.end(), 0);
-      device_batch_indices_ = Tensor::from_vector<std::int64_t>({batch_size}, batch_indices, device);
-    } else {
-      device_images_ = dataset_.images.to(device);
-    }
+  // The split, the epoch's order and the normalisation constants, on the device; with
+  // augmentation, each batch's augmented images and their indices 0, 1, ... instead.
+  epoch_permutation_ = Tensor::empty({size}, DType::i64, device);
+  const Normalize& normalize = options_.normalize;
+  mean_ = Tensor::from_vector<float>({3}, {normalize.mean.begin(), normalize.mean.end()}, device);
+  stddev_ = Tensor::from_vector<float>({3}, {normalize.stddev.begin(), normalize.stddev.end()}, device);
+  if (augments()) {
+    batch_augmented_images_ = Tensor::empty(batch_images_.shape(), DType::u8, device);
+    std::vector<std::int64_t> batch_indices(static_cast<std::size_t>(batch_size));
+    std::iota(batch_indices.begin(), batch_indices.end(), 0);
+    batch_indices_ = Tensor::from_vector<std::int64_t>({batch_size}, batch_indices, device);
+  } else {
+    images_ = device.is_cpu() ? dataset_.images : dataset_.images.to(device);
   }
   set_epoch(0);
 }
@@ -82,11 +80,9 @@ void DataLoader::set_epoch(std::int64_t epoch) {
   const std::int32_t* labels = dataset_.labels.data<std::int32_t>();
   std::int32_t* epoch_labels = epoch_labels_host_.data<std::int32_t>();
   for (std::size_t i = 0; i < permutation_.size(); ++i) epoch_labels[i] = labels[permutation_[i]];
-  if (options_.device.is_cuda()) {
-    epoch_labels_.copy_from(epoch_labels_host_);
-    copy_bytes(device_permutation_.raw_data(), options_.device, permutation_.data(), Device::cpu(),
-               permutation_.size() * sizeof(std::int64_t));
-  }
+  if (options_.device.is_cuda()) epoch_labels_.copy_from(epoch_labels_host_);
+  copy_bytes(epoch_permutation_.raw_data(), options_.device, permutation_.data(), Device::cpu(),
+             permutation_.size() * sizeof(std::int64_t));
 }
 
 DataLoaderState DataLoader::state() const { return {epoch_, batches_served_, augmentation_generator_.offset()}; }
@@ -114,11 +110,7 @@ void DataLoader::serve_next_batch() {
   }
   const std::int64_t first = batches_served_ * options_.batch_size;
   const std::int64_t count = std::min(options_.batch_size, dataset_size() - first);
-  if (options_.device.is_cuda()) {
-    gather_on_cuda(first, count);
-  } else {
-    gather_on_cpu(first, count);
-  }
+  gather(first, count);
   batch_.images = batch_images_.slice(0, count);
   batch_.labels = epoch_labels_.slice(first, first + count);
   ++batches_served_;
@@ -132,38 +124,18 @@ void DataLoader::augment_batch(std::int64_t first, std::int64_t count) {
   }
 }
 
-void DataLoader::gather_on_cpu(std::int64_t first, std::int64_t count) {
-  if (augments()) augment_batch(first, count);
-  const std::uint8_t* images = dataset_.images.data<std::uint8_t>();
-  float* output = batch_images_.data<float>();
-  for (std::int64_t b = 0; b < count; ++b) {
-    const std::uint8_t* image = augments() ? augmented_images_.data() + b * kCifar10ImageBytes
-                                           : images + permutation_[first + b] * kCifar10ImageBytes;
-    normalize_image(image, kCifar10Height, kCifar10Width, options_.normalize, output + b * kCifar10ImageBytes);
-  }
-}
-
-void DataLoader::gather_on_cuda(std::int64_t first, std::int64_t count) {
-#if defined(MINIDL_WITH_CUDA)
-  const std::uint8_t* images;   // on the device
-  const std::int64_t* indices;  // on the device: the batch's rows of images, in order
+// One gather_normalize (kernels/gather_normalize.h) on the loader's device: the
+// epoch's rows of the split, or the batch's augmented images made on the host.
+void DataLoader::gather(std::int64_t first, std::int64_t count) {
+  Tensor output = batch_images_.slice(0, count);
   if (augments()) {
     augment_batch(first, count);
-    copy_bytes(device_augmented_images_.raw_data(), options_.device, augmented_images_.data(), Device::cpu(),
+    copy_bytes(batch_augmented_images_.raw_data(), options_.device, augmented_images_.data(), Device::cpu(),
                static_cast<std::size_t>(count * kCifar10ImageBytes));
-    images = device_augmented_images_.data<std::uint8_t>();
-    indices = device_batch_indices_.data<std::int64_t>();
+    ops::gather_normalize(batch_augmented_images_, batch_indices_.slice(0, count), mean_, stddev_, output);
   } else {
-    images = device_images_.data<std::uint8_t>();
-    indices = device_permutation_.data<std::int64_t>() + first;
+    ops::gather_normalize(images_, epoch_permutation_.slice(first, first + count), mean_, stddev_, output);
   }
-  cuda::gather_normalize(images, indices, count, kCifar10Channels, kCifar10Height * kCifar10Width,
-                         device_mean_.data<float>(), device_stddev_.data<float>(), batch_images_.data<float>());
-#else
-  (void)first;
-  (void)count;
-  require_cuda("DataLoader");  // throws: this build has no CUDA
-#endif
 }
 
 }  // namespace minidl::data

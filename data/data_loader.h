@@ -10,12 +10,12 @@
 /// A range-for serves the rest of the current epoch, then moves the loader to the
 /// next epoch (new order when shuffling), so the loop above runs epochs 0, 1, ...
 ///
-/// Where the work happens: on the CPU, each batch is gathered and normalized on the
-/// host. On CUDA, the whole uint8 split (150 MB for the training set) is uploaded
-/// once and each batch is gathered and normalized on the GPU by one kernel
-/// (kernels/cuda/gather_normalize.h), with no host synchronisation; with random
-/// augmentation, the augmented uint8 batch is made on the host and uploaded (one
-/// synchronous copy per batch), then normalized on the GPU.
+/// Where the work happens: each batch is gathered and normalized by one call of
+/// ops::gather_normalize (kernels/gather_normalize.h) on the loader's device. On CUDA the
+/// whole uint8 split (150 MB for the training set) is uploaded once, and a batch costs
+/// one kernel and no host synchronisation; with random augmentation, the augmented uint8
+/// batch is made on the host and uploaded (one synchronous copy per batch), then
+/// normalized on the GPU.
 ///
 /// Random numbers all come from the Philox stream of `seed`, in disjoint windows:
 ///   blocks [e * 2^32, (e + 1) * 2^32)   the shuffle of epoch e (Fisher-Yates, about N blocks)
@@ -114,9 +114,8 @@ class DataLoader {
   // Gathers batch number batches_served_ into batch_, or, after the epoch's last
   // batch, moves to the next epoch and marks the iteration finished.
   void serve_next_batch();
-  // Fill batch_images_ rows [0, count) with the samples at positions [first, first + count) of the epoch.
-  void gather_on_cpu(std::int64_t first, std::int64_t count);
-  void gather_on_cuda(std::int64_t first, std::int64_t count);
+  // Fills batch_images_ rows [0, count) with the samples at positions [first, first + count) of the epoch.
+  void gather(std::int64_t first, std::int64_t count);
   // Writes those samples, augmented, to augmented_images_ rows [0, count).
   void augment_batch(std::int64_t first, std::int64_t count);
   bool augments() const;
@@ -137,12 +136,12 @@ class DataLoader {
   Batch batch_;               // views of batch_images_ and epoch_labels_
   std::vector<std::uint8_t> augmented_images_;  // (batch_size, 3, 32, 32) u8 host scratch
 
-  // CUDA only.
-  Tensor device_images_;           // (N, 3, 32, 32) u8: the split, without augmentation
-  Tensor device_permutation_;      // (N) i64: permutation_
-  Tensor device_augmented_images_; // (batch_size, 3, 32, 32) u8: augmented_images_, with augmentation
-  Tensor device_batch_indices_;    // (batch_size) i64: 0, 1, ..., to gather device_augmented_images_ in order
-  Tensor device_mean_, device_stddev_;  // (3) f32
+  // On the loader's device.
+  Tensor images_;                  // (N, 3, 32, 32) u8: the split (without augmentation)
+  Tensor epoch_permutation_;       // (N) i64: permutation_
+  Tensor batch_augmented_images_;  // (batch_size, 3, 32, 32) u8: augmented_images_ (with augmentation)
+  Tensor batch_indices_;           // (batch_size) i64: 0, 1, ... (with augmentation)
+  Tensor mean_, stddev_;           // (3) f32
 };
 
 }  // namespace minidl::data

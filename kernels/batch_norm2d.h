@@ -14,6 +14,8 @@
 #pragma once
 
 #include "minidl/core/tensor.h"
+#include "minidl/kernels/epilogue.h"
+#include "minidl/kernels/workspace.h"
 
 namespace minidl::ops {
 
@@ -25,26 +27,99 @@ struct BatchNormParams {
 
 /// The training forward: normalises with the batch's statistics, updates
 /// running_mean and running_var, and saves save_mean and save_invstd for backward.
+/// activation: see kernels/epilogue.h; workspace: kernels/workspace.h.
 void batch_norm2d_forward_train(const Tensor& input, const Tensor& weight, const Tensor& bias,
                                 Tensor& running_mean, Tensor& running_var, Tensor& output, Tensor& save_mean,
-                                Tensor& save_invstd, BatchNormParams params);
+                                Tensor& save_invstd, BatchNormParams params, Activation activation = Activation::none,
+                                Workspace* workspace = nullptr);
 
 /// The evaluation forward: normalises with running_mean and running_var.
 void batch_norm2d_forward_eval(const Tensor& input, const Tensor& weight, const Tensor& bias,
                                const Tensor& running_mean, const Tensor& running_var, Tensor& output,
-                               BatchNormParams params);
+                               BatchNormParams params, Activation activation = Activation::none);
 
 /// Backward of the training forward, with x_hat = (x - save_mean) * save_invstd:
 ///   grad_bias   += sum dy,   grad_weight += sum dy * x_hat
 ///   grad_input   = weight * invstd / M * (M * dy - sum dy - x_hat * sum(dy * x_hat))
 void batch_norm2d_backward_train(const Tensor& grad_output, const Tensor& input, const Tensor& weight,
                                  const Tensor& save_mean, const Tensor& save_invstd, Tensor& grad_input,
-                                 Tensor& grad_weight, Tensor& grad_bias);
+                                 Tensor& grad_weight, Tensor& grad_bias, Workspace* workspace = nullptr);
 
 /// Backward of the evaluation forward (statistics are constants):
 ///   grad_input = dy * weight / sqrt(running_var + eps); grad_weight += sum dy * x_hat; grad_bias += sum dy.
 void batch_norm2d_backward_eval(const Tensor& grad_output, const Tensor& input, const Tensor& weight,
                                 const Tensor& running_mean, const Tensor& running_var, Tensor& grad_input,
                                 Tensor& grad_weight, Tensor& grad_bias, BatchNormParams params);
+
+/// The sizes of one batch_norm2d call: input (N, C, H, W) as N, C and HW = H*W.
+struct BatchNorm2dShape {
+  std::int64_t N, C, HW;
+};
+
+/// What an implementation's training forward receives: validated tensors and sizes, the
+/// fused activation and the call site's workspace.
+struct BatchNorm2dTrainForwardArgs {
+  const Tensor& input;
+  const Tensor& weight;
+  const Tensor& bias;
+  Tensor& running_mean;
+  Tensor& running_var;
+  Tensor& output;
+  Tensor& save_mean;
+  Tensor& save_invstd;
+  BatchNorm2dShape shape;
+  BatchNormParams params;
+  Activation activation;
+  Workspace& workspace;
+};
+
+/// What an implementation's evaluation forward receives.
+struct BatchNorm2dEvalForwardArgs {
+  const Tensor& input;
+  const Tensor& weight;
+  const Tensor& bias;
+  const Tensor& running_mean;
+  const Tensor& running_var;
+  Tensor& output;
+  BatchNorm2dShape shape;
+  BatchNormParams params;
+  Activation activation;
+};
+
+/// What an implementation's backward of the training forward receives.
+struct BatchNorm2dTrainBackwardArgs {
+  const Tensor& grad_output;
+  const Tensor& input;
+  const Tensor& weight;
+  const Tensor& save_mean;
+  const Tensor& save_invstd;
+  Tensor& grad_input;
+  Tensor& grad_weight;
+  Tensor& grad_bias;
+  BatchNorm2dShape shape;
+  Workspace& workspace;
+};
+
+/// What an implementation's backward of the evaluation forward receives.
+struct BatchNorm2dEvalBackwardArgs {
+  const Tensor& grad_output;
+  const Tensor& input;
+  const Tensor& weight;
+  const Tensor& running_mean;
+  const Tensor& running_var;
+  Tensor& grad_input;
+  Tensor& grad_weight;
+  Tensor& grad_bias;
+  BatchNorm2dShape shape;
+  BatchNormParams params;
+};
+
+/// The entry points of one batch_norm2d implementation (kernels/registry.h).
+struct BatchNorm2dFunctions {
+  void (*forward_train)(const BatchNorm2dTrainForwardArgs& args);
+  void (*forward_eval)(const BatchNorm2dEvalForwardArgs& args);
+  void (*backward_train)(const BatchNorm2dTrainBackwardArgs& args);
+  void (*backward_eval)(const BatchNorm2dEvalBackwardArgs& args);
+};
 
 }  // namespace minidl::ops

@@ -1,16 +1,9 @@
+// conv2d at the Tensor level: validation, then the registered implementation that
+// serves the tensors (kernels/registry.h).
 #include "minidl/kernels/conv2d.h"
 
-#include "minidl/kernels/cpu/conv2d.h"
-#include "minidl/kernels/cpu/conv2d_gemm.h"
 #include "minidl/kernels/dispatch.h"
-#include "minidl/kernels/implementation.h"
-#if defined(MINIDL_WITH_CUDA)
-#include "minidl/kernels/cuda/conv2d.h"
-#include "minidl/kernels/cuda/cublas_ops.h"
-#endif
-#if defined(MINIDL_WITH_CUDNN)
-#include "minidl/kernels/cudnn/conv2d.h"
-#endif
+#include "minidl/kernels/registry.h"
 
 namespace minidl::ops {
 
@@ -45,12 +38,6 @@ cpu::Conv2dShape conv2d_shape(const Shape& input, const Shape& weight, Conv2dPar
   return shape;
 }
 
-// The data of an optional tensor: nullptr when it is undefined.
-template <typename T>
-T* data_or_null(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
-
 }  // namespace
 
 Shape conv2d_output_shape(const Shape& input, const Shape& weight, Conv2dParams params) {
@@ -59,7 +46,7 @@ Shape conv2d_output_shape(const Shape& input, const Shape& weight, Conv2dParams 
 }
 
 void conv2d_forward(const Tensor& input, const Tensor& weight, const Tensor& bias, Tensor& output,
-                    Conv2dParams params) {
+                    Conv2dParams params, Activation activation, Workspace* workspace) {
   Device device =
       common_float_device("conv2d", {{"input", &input}, {"weight", &weight}, {"bias", &bias}, {"output", &output}});
   check_rank(weight, 4, "conv2d", "weight");
@@ -67,35 +54,15 @@ void conv2d_forward(const Tensor& input, const Tensor& weight, const Tensor& bia
   if (bias.defined()) check_shape(bias, Shape{shape.out_channels}, "conv2d", "bias");
   check_shape(output, conv2d_output_shape(input.shape(), weight.shape(), params), "conv2d", "output");
 
-  if (device.is_cuda()) {
-#if defined(MINIDL_WITH_CUDA)
-    check_dtype(input, DType::f32, "conv2d on cuda", "input");
-    // Every implementation takes the same arguments.
-    auto forward = cuda::conv2d_forward;
-    if (implementation(Op::conv2d, DeviceType::CUDA) == Implementation::cublas) forward = cublas::conv2d_forward;
-#if defined(MINIDL_WITH_CUDNN)
-    if (implementation(Op::conv2d, DeviceType::CUDA) == Implementation::cudnn) forward = cudnn::conv2d_forward;
-#endif
-    forward(input.data<float>(), weight.data<float>(), data_or_null<float>(bias), output.data<float>(), shape,
-            /*stream=*/nullptr);
-    return;
-#else
-    no_cuda_implementation("conv2d");
-#endif
-  }
-  if (input.dtype() == DType::f32 && implementation(Op::conv2d, DeviceType::CPU) == Implementation::gemm) {
-    cpu::conv2d_forward_gemm(input.data<float>(), weight.data<float>(), data_or_null<float>(bias),
-                             output.data<float>(), shape);
-    return;
-  }
-  // The CPU reference, run in the tensors' dtype T.
-  visit_float_dtype(input.dtype(), [&]<typename T>(T) {
-    cpu::conv2d_forward(input.data<T>(), weight.data<T>(), data_or_null<T>(bias), output.data<T>(), shape);
-  });
+  const auto& registry = registries().conv2d;
+  auto chosen = registry.select(device.type, input.dtype(), {&input, &weight, &output});
+  registry.check_activation(chosen.info, activation);
+  Workspace scratch;
+  chosen.functions.forward({input, weight, bias, output, shape, activation, workspace ? *workspace : scratch});
 }
 
 void conv2d_backward(const Tensor& grad_output, const Tensor& input, const Tensor& weight, Tensor& grad_input,
-                     Tensor& grad_weight, Tensor& grad_bias, Conv2dParams params) {
+                     Tensor& grad_weight, Tensor& grad_bias, Conv2dParams params, Workspace* workspace) {
   Device device = common_float_device("conv2d", {{"grad_output", &grad_output},
                                                  {"input", &input},
                                                  {"weight", &weight},
@@ -110,32 +77,10 @@ void conv2d_backward(const Tensor& grad_output, const Tensor& input, const Tenso
   check_shape(grad_weight, weight.shape(), "conv2d", "grad_weight");
   if (grad_bias.defined()) check_shape(grad_bias, Shape{shape.out_channels}, "conv2d", "grad_bias");
 
-  if (device.is_cuda()) {
-#if defined(MINIDL_WITH_CUDA)
-    check_dtype(grad_output, DType::f32, "conv2d on cuda", "grad_output");
-    auto backward = cuda::conv2d_backward;
-    if (implementation(Op::conv2d, DeviceType::CUDA) == Implementation::cublas) backward = cublas::conv2d_backward;
-#if defined(MINIDL_WITH_CUDNN)
-    if (implementation(Op::conv2d, DeviceType::CUDA) == Implementation::cudnn) backward = cudnn::conv2d_backward;
-#endif
-    backward(grad_output.data<float>(), input.data<float>(), weight.data<float>(), data_or_null<float>(grad_input),
-             grad_weight.data<float>(), data_or_null<float>(grad_bias), shape, /*stream=*/nullptr);
-    return;
-#else
-    no_cuda_implementation("conv2d");
-#endif
-  }
-  if (input.dtype() == DType::f32 && implementation(Op::conv2d, DeviceType::CPU) == Implementation::gemm) {
-    cpu::conv2d_backward_gemm(grad_output.data<float>(), input.data<float>(), weight.data<float>(),
-                              data_or_null<float>(grad_input), grad_weight.data<float>(),
-                              data_or_null<float>(grad_bias), shape);
-    return;
-  }
-  // The CPU reference, run in the tensors' dtype T.
-  visit_float_dtype(input.dtype(), [&]<typename T>(T) {
-    cpu::conv2d_backward(grad_output.data<T>(), input.data<T>(), weight.data<T>(), data_or_null<T>(grad_input),
-                         grad_weight.data<T>(), data_or_null<T>(grad_bias), shape);
-  });
+  auto chosen = registries().conv2d.select(device.type, input.dtype(), {&grad_output, &input, &weight});
+  Workspace scratch;
+  chosen.functions.backward({grad_output, input, weight, grad_input, grad_weight, grad_bias, shape,
+                             workspace ? *workspace : scratch});
 }
 
 }  // namespace minidl::ops

@@ -14,6 +14,9 @@
 #pragma once
 
 #include "minidl/core/tensor.h"
+#include "minidl/kernels/cpu/conv2d.h"
+#include "minidl/kernels/epilogue.h"
+#include "minidl/kernels/workspace.h"
 
 namespace minidl::ops {
 
@@ -26,13 +29,45 @@ struct Conv2dParams {
 /// Shape of the output for these input and weight shapes; throws Error on a mismatch.
 Shape conv2d_output_shape(const Shape& input, const Shape& weight, Conv2dParams params);
 
-/// output = the convolution above; output has conv2d_output_shape() and is overwritten.
+/// output = the convolution above, then activation (kernels/epilogue.h); output has
+/// conv2d_output_shape() and is overwritten. workspace: see kernels/workspace.h.
 void conv2d_forward(const Tensor& input, const Tensor& weight, const Tensor& bias, Tensor& output,
-                    Conv2dParams params);
+                    Conv2dParams params, Activation activation = Activation::none, Workspace* workspace = nullptr);
 
 /// grad_input = d loss / d input (skipped when grad_input is undefined);
 /// grad_weight += d loss / d weight; grad_bias += d loss / d bias (skipped when undefined).
 void conv2d_backward(const Tensor& grad_output, const Tensor& input, const Tensor& weight, Tensor& grad_input,
-                     Tensor& grad_weight, Tensor& grad_bias, Conv2dParams params);
+                     Tensor& grad_weight, Tensor& grad_bias, Conv2dParams params, Workspace* workspace = nullptr);
+
+/// What an implementation's forward receives: tensors that conv2d_forward validated
+/// (bias may be undefined), their sizes, the fused activation (Activation::relu only
+/// for an implementation that fuses_relu) and the call site's workspace.
+struct Conv2dForwardArgs {
+  const Tensor& input;
+  const Tensor& weight;
+  const Tensor& bias;
+  Tensor& output;
+  const cpu::Conv2dShape& shape;
+  Activation activation;
+  Workspace& workspace;
+};
+
+/// What an implementation's backward receives (grad_input and grad_bias may be undefined).
+struct Conv2dBackwardArgs {
+  const Tensor& grad_output;
+  const Tensor& input;
+  const Tensor& weight;
+  Tensor& grad_input;
+  Tensor& grad_weight;
+  Tensor& grad_bias;
+  const cpu::Conv2dShape& shape;
+  Workspace& workspace;
+};
+
+/// The entry points of one conv2d implementation (kernels/registry.h).
+struct Conv2dFunctions {
+  void (*forward)(const Conv2dForwardArgs& args);
+  void (*backward)(const Conv2dBackwardArgs& args);
+};
 
 }  // namespace minidl::ops

@@ -17,4 +17,21 @@ namespace minidl::ops {
 void cross_entropy_forward_backward(const Tensor& logits, const Tensor& labels, Tensor& loss,
                                     Tensor& grad_logits, Tensor& num_correct);
 
+/// What an implementation receives: validated tensors (grad_logits may be undefined).
+/// Labels outside [0, K) are the implementation's to handle: the CPU reference throws
+/// Error naming the row, the CUDA kernel (which cannot throw without a host
+/// synchronisation) makes the loss NaN.
+struct CrossEntropyArgs {
+  const Tensor& logits;
+  const Tensor& labels;
+  Tensor& loss;
+  Tensor& grad_logits;
+  Tensor& num_correct;
+};
+
+/// The entry point of one cross_entropy implementation (kernels/registry.h).
+struct CrossEntropyFunctions {
+  void (*forward_backward)(const CrossEntropyArgs& args);
+};
+
 }  // namespace minidl::ops

@@ -1,57 +1,81 @@
 /// \file
-/// Which implementation of each op runs, chosen at run time per device kind.
+/// Which implementation runs each op, chosen at run time per device kind.
 ///
-///   CPU   reference     plain loops of kernels/cpu/ (the oracle, the teaching text)
-///         gemm          im2col + cache-blocked, vectorized GEMM on all threads
-///                       (conv2d and linear; kernels/cpu/gemm.h)
-///         vectorized    the reference's loops rewritten so that the compiler
-///                       vectorizes them: float lanes in place of one chain of
-///                       double additions (batch_norm2d, on all threads), selects
-///                       in place of branches (max_pool2d's forward)
-///   CUDA  kernels       minidl's hand-written CUDA kernels (kernels/cuda/)
-///         cublas        cuBLAS GEMM (linear; conv2d through im2col)
-///         cudnn         cuDNN (conv2d, batch_norm2d; real CUDA builds with cuDNN only)
+/// Every implementation of every op is one record in the registry
+/// (kernels/registry.h): its op, device kind, name, the dtypes it serves, the largest
+/// tensor it indexes, whether it fuses a following ReLU, and its entry points. The
+/// registry keeps them per op in order of preference; this header is how programs,
+/// tests and benchmarks read that list and choose. `implementations_summary` and
+/// `bench_ops --list` print it; docs/architecture.md shows how to add one.
 ///
-/// An op without an alternative has one implementation per device. Defaults are
-/// the fastest of minidl's own: gemm or vectorized on the CPU, kernels on CUDA. Programs print
-/// their choice at start (implementations_summary).
+/// The default of an op on a device, for tensors of one dtype, is the first
+/// implementation in order of preference that serves that dtype: on the CPU the fast
+/// paths (f32 only) come before the plain-loop reference (f32 and f64), so f64 tensors,
+/// as the gradient checks use, run the reference. A chosen implementation is used for
+/// every call; one that does not serve the call's dtype or size is an Error naming op,
+/// implementation and dtype, never a quiet switch to another.
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "minidl/core/device.h"
+#include "minidl/core/dtype.h"
 
 namespace minidl::ops {
 
-/// The ops that have a choice of implementation.
-enum class Op { conv2d, max_pool2d, relu, batch_norm2d, linear, cross_entropy, sgd };
-/// The implementations, as in the table above.
-enum class Implementation { reference, gemm, vectorized, kernels, cublas, cudnn };
+/// The ops with a registry entry. Each has a Tensor-level API in its own header
+/// (kernels/conv2d.h, ...) and one or more implementations per device.
+enum class Op {
+  conv2d,
+  max_pool2d,
+  relu,
+  batch_norm2d,
+  linear,
+  cross_entropy,
+  sgd,
+  step_metrics,
+  divergence_check,
+  gather_normalize,
+};
 
-/// Every op, in the order above.
+/// What the registry knows of one implementation (kernels/registry.h holds its entry points).
+struct ImplementationInfo {
+  std::string name;            ///< "reference", "gemm", "tiled", "cublas", ...
+  DeviceType device;           ///< where its tensors live
+  std::vector<DType> dtypes;   ///< the dtypes of the op's floating tensors it serves
+  std::int64_t max_elements;   ///< the most elements a tensor of the call may have (32-bit indexing)
+  bool fuses_relu;             ///< applies a following ReLU itself (kernels/epilogue.h)
+  std::string summary;         ///< one line: how it computes, and where its code is
+};
+
+/// Every op, in the order of Op.
 std::span<const Op> all_ops();
-///@{
-/// "conv2d", "max_pool2d", ...; "reference", "gemm", "vectorized", "kernels", "cublas", "cudnn".
+/// "conv2d", "max_pool2d", ...
 const char* op_name(Op op);
-const char* implementation_name(Implementation implementation);
-///@}
-///@{
-/// Parses an op or implementation name; throws Error listing the valid names.
+/// The op of that name; throws Error listing the valid names.
 Op parse_op(std::string_view name);
-Implementation parse_implementation(std::string_view name);
-///@}
 
-/// The implementations this build offers for op on a device kind, default first.
-std::span<const Implementation> available_implementations(Op op, DeviceType device);
+/// The implementations this build registered for op on a device kind, in order of
+/// preference. Empty for CUDA in a build without CUDA.
+std::vector<ImplementationInfo> implementations(Op op, DeviceType device);
 
-/// What op runs on a device kind now.
-Implementation implementation(Op op, DeviceType device);
+/// The implementation that runs op on a device kind for tensors of dtype: the chosen
+/// one, else the default (see the top of this file). Throws Error when there is none.
+ImplementationInfo implementation(Op op, DeviceType device, DType dtype = DType::f32);
+/// True when an implementation was chosen for op on device (set_implementation), false
+/// while the default rule applies.
+bool implementation_chosen(Op op, DeviceType device);
+
 /// Chooses what op runs on a device kind from now on (process-wide); throws Error
-/// naming the op, device and the choices when this build does not offer it.
-void set_implementation(Op op, DeviceType device, Implementation implementation);
-/// Restores the defaults of every op, and the deterministic mode of the environment.
+/// naming the op, device and the registered names when there is no such implementation.
+void set_implementation(Op op, DeviceType device, std::string_view name);
+/// Parses "OP=NAME" (as --implementation takes it) and chooses that for device.
+void set_implementation(std::string_view op_equals_name, DeviceType device);
+/// Restores the default of every op, and the deterministic mode of the environment.
 void reset_implementations();
 
 ///@{
@@ -61,7 +85,7 @@ void reset_implementations();
 /// minidl's own code is deterministic in either mode: the CPU code and the hand-written
 /// kernels (kernels/cuda/) use no floating-point atomics, and every sum has one order,
 /// fixed by the code and not by how threads or blocks are scheduled. cuBLAS is
-/// deterministic on one stream, and minidl queues its GEMMs on one. The mode changes
+/// deterministic on one stream, and minidl queues its work on one. The mode changes
 /// cuDNN's conv2d (kernels/cudnn/conv2d.h), where the order of a sum can vary:
 ///   off  each direction runs the algorithm cudnnFind* measures fastest for the shape;
 ///        it may add with atomics (backward data ALGO_0, backward filter ALGO_0 and
@@ -76,16 +100,23 @@ void set_deterministic(bool on);
 bool deterministic();
 ///@}
 
-/// One line for a start-up banner, e.g.
-/// "conv2d=gemm max_pool2d=vectorized relu=reference batch_norm2d=vectorized linear=gemm ...".
+/// One line for a start-up banner: what runs each op on device for f32 tensors, with
+/// "+relu" where it fuses a following ReLU, e.g.
+/// "conv2d=gemm max_pool2d=vectorized relu=reference ...".
 std::string implementations_summary(DeviceType device);
 
+/// Every registered implementation of every op, one line each, in order of preference:
+/// "cuda conv2d tiled f32 max 2147483647 elements: 16x16 shared-memory tiles ...". The
+/// installed consumer test compares its listing with the build tree's (none may be lost
+/// to static linking).
+std::string registry_listing();
+
 /// Sets the implementation of an op for as long as it lives, then restores the
-/// previous one (for tests that compare implementations).
+/// previous choice (for tests and benchmarks that compare implementations).
 class ImplementationGuard {
  public:
-  /// Sets implementation for op on device until the guard is destroyed.
-  ImplementationGuard(Op op, DeviceType device, Implementation implementation);
+  /// Sets implementation `name` for op on device until the guard is destroyed.
+  ImplementationGuard(Op op, DeviceType device, std::string_view name);
   ~ImplementationGuard();
   ImplementationGuard(const ImplementationGuard&) = delete;
   ImplementationGuard& operator=(const ImplementationGuard&) = delete;
@@ -93,7 +124,7 @@ class ImplementationGuard {
  private:
   Op op_;
   DeviceType device_;
-  Implementation previous_;
+  int previous_;  // the registry's choice slot before the guard (0: the default rule)
 };
 
 }  // namespace minidl::ops

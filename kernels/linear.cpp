@@ -1,18 +1,14 @@
-// linear at the Tensor level: validation, then the CPU reference or CUDA.
+// linear at the Tensor level: validation, then the registered implementation that
+// serves the tensors (kernels/registry.h).
 #include "minidl/kernels/linear.h"
 
-#include "minidl/kernels/cpu/linear.h"
-#include "minidl/kernels/cpu/linear_gemm.h"
 #include "minidl/kernels/dispatch.h"
-#include "minidl/kernels/implementation.h"
-#if defined(MINIDL_WITH_CUDA)
-#include "minidl/kernels/cuda/cublas_ops.h"
-#include "minidl/kernels/cuda/linear.h"
-#endif
+#include "minidl/kernels/registry.h"
 
 namespace minidl::ops {
 
-void linear_forward(const Tensor& input, const Tensor& weight, const Tensor& bias, Tensor& output) {
+void linear_forward(const Tensor& input, const Tensor& weight, const Tensor& bias, Tensor& output,
+                    Activation activation, Workspace* workspace) {
   const char* op = "linear";
   Device device = common_float_device(op, {{"input", &input}, {"weight", &weight}, {"bias", &bias},
                                            {"output", &output}});
@@ -24,33 +20,16 @@ void linear_forward(const Tensor& input, const Tensor& weight, const Tensor& bia
   if (bias.defined()) check_shape(bias, Shape{out_features}, op, "bias");
   check_shape(output, Shape{N, out_features}, op, "output");
 
-  if (device.is_cuda()) {
-#if defined(MINIDL_WITH_CUDA)
-    check_dtype(input, DType::f32, "linear on cuda", "input");
-    auto forward = implementation(Op::linear, DeviceType::CUDA) == Implementation::cublas ? cublas::linear_forward
-                                                                                          : cuda::linear_forward;
-    forward(input.data<float>(), weight.data<float>(), bias.defined() ? bias.data<float>() : nullptr,
-            output.data<float>(), N, in_features, out_features, /*stream=*/nullptr);
-    return;
-#else
-    no_cuda_implementation(op);
-#endif
-  }
-  if (input.dtype() == DType::f32 && implementation(Op::linear, DeviceType::CPU) == Implementation::gemm) {
-    cpu::linear_forward_gemm(input.data<float>(), weight.data<float>(), bias.defined() ? bias.data<float>() : nullptr,
-                             output.data<float>(), N, in_features, out_features);
-    return;
-  }
-  // The CPU reference, run in the tensors' dtype T.
-  auto run_cpu = [&]<typename T>(T) {
-    cpu::linear_forward(input.data<T>(), weight.data<T>(), bias.defined() ? bias.data<T>() : nullptr,
-                        output.data<T>(), N, in_features, out_features);
-  };
-  visit_float_dtype(input.dtype(), run_cpu);
+  const auto& registry = registries().linear;
+  auto chosen = registry.select(device.type, input.dtype(), {&input, &weight, &output});
+  registry.check_activation(chosen.info, activation);
+  Workspace scratch;
+  chosen.functions.forward({input, weight, bias, output, {N, in_features, out_features}, activation,
+                            workspace ? *workspace : scratch});
 }
 
 void linear_backward(const Tensor& grad_output, const Tensor& input, const Tensor& weight, Tensor& grad_input,
-                     Tensor& grad_weight, Tensor& grad_bias) {
+                     Tensor& grad_weight, Tensor& grad_bias, Workspace* workspace) {
   const char* op = "linear backward";
   Device device = common_float_device(op, {{"grad_output", &grad_output}, {"input", &input}, {"weight", &weight},
                                            {"grad_input", &grad_input}, {"grad_weight", &grad_weight},
@@ -65,34 +44,10 @@ void linear_backward(const Tensor& grad_output, const Tensor& input, const Tenso
   check_shape(grad_weight, weight.shape(), op, "grad_weight");
   if (grad_bias.defined()) check_shape(grad_bias, Shape{out_features}, op, "grad_bias");
 
-  if (device.is_cuda()) {
-#if defined(MINIDL_WITH_CUDA)
-    check_dtype(grad_output, DType::f32, "linear backward on cuda", "grad_output");
-    auto backward = implementation(Op::linear, DeviceType::CUDA) == Implementation::cublas ? cublas::linear_backward
-                                                                                           : cuda::linear_backward;
-    backward(grad_output.data<float>(), input.data<float>(), weight.data<float>(),
-             grad_input.defined() ? grad_input.data<float>() : nullptr, grad_weight.data<float>(),
-             grad_bias.defined() ? grad_bias.data<float>() : nullptr, N, in_features, out_features,
-             /*stream=*/nullptr);
-    return;
-#else
-    no_cuda_implementation(op);
-#endif
-  }
-  if (input.dtype() == DType::f32 && implementation(Op::linear, DeviceType::CPU) == Implementation::gemm) {
-    cpu::linear_backward_gemm(grad_output.data<float>(), input.data<float>(), weight.data<float>(),
-                              grad_input.defined() ? grad_input.data<float>() : nullptr, grad_weight.data<float>(),
-                              grad_bias.defined() ? grad_bias.data<float>() : nullptr, N, in_features,
-                              out_features);
-    return;
-  }
-  // The CPU reference, run in the tensors' dtype T.
-  auto run_cpu = [&]<typename T>(T) {
-    cpu::linear_backward(grad_output.data<T>(), input.data<T>(), weight.data<T>(),
-                         grad_input.defined() ? grad_input.data<T>() : nullptr, grad_weight.data<T>(),
-                         grad_bias.defined() ? grad_bias.data<T>() : nullptr, N, in_features, out_features);
-  };
-  visit_float_dtype(input.dtype(), run_cpu);
+  auto chosen = registries().linear.select(device.type, input.dtype(), {&grad_output, &input, &weight});
+  Workspace scratch;
+  chosen.functions.backward({grad_output, input, weight, grad_input, grad_weight, grad_bias,
+                             {N, in_features, out_features}, workspace ? *workspace : scratch});
 }
 
 }  // namespace minidl::ops

@@ -1,17 +1,12 @@
+// max_pool2d at the Tensor level: validation, then the registered implementation that
+// serves the tensors (kernels/registry.h).
 #include "minidl/kernels/max_pool2d.h"
 
 #include <cstdint>
-#include <functional>
 #include <limits>
 
-#include "minidl/core/parallel.h"
-#include "minidl/kernels/cpu/max_pool2d.h"
-#include "minidl/kernels/cpu/max_pool2d_vectorized.h"
 #include "minidl/kernels/dispatch.h"
-#include "minidl/kernels/implementation.h"
-#if defined(MINIDL_WITH_CUDA)
-#include "minidl/kernels/cuda/max_pool2d.h"
-#endif
+#include "minidl/kernels/registry.h"
 
 namespace minidl::ops {
 
@@ -39,19 +34,6 @@ cpu::MaxPool2dShape max_pool2d_shape(const Shape& input, MaxPool2dParams params)
   return shape;
 }
 
-// Calls body(images, in, out) on the CPU threads for ranges of images (on the calling
-// thread alone for a small input): images is shape restricted to the range, in and out
-// the offsets of its first image in the input and the output.
-void for_image_ranges(const cpu::MaxPool2dShape& shape,
-                      const std::function<void(const cpu::MaxPool2dShape&, std::int64_t, std::int64_t)>& body) {
-  parallel_for(shape.batch, shape.channels * shape.height * shape.width, [&](std::int64_t first, std::int64_t last) {
-    cpu::MaxPool2dShape images = shape;
-    images.batch = last - first;
-    body(images, first * shape.channels * shape.height * shape.width,
-         first * shape.channels * shape.out_height * shape.out_width);
-  });
-}
-
 }  // namespace
 
 Shape max_pool2d_output_shape(const Shape& input, MaxPool2dParams params) {
@@ -67,34 +49,12 @@ void max_pool2d_forward(const Tensor& input, Tensor& output, Tensor& indices, Ma
   check_device(indices, device, "max_pool2d", "indices");
   check_shape(output, output_shape, "max_pool2d", "output");
   check_shape(indices, output_shape, "max_pool2d", "indices");
-
-  if (device.is_cuda()) {
-#if defined(MINIDL_WITH_CUDA)
-    check_dtype(input, DType::f32, "max_pool2d on cuda", "input");
-    cuda::max_pool2d_forward(input.data<float>(), output.data<float>(), indices.data<std::int32_t>(), shape);
-    return;
-#else
-    no_cuda_implementation("max_pool2d");
-#endif
-  }
-  // Ranges of images in parallel (images pool independently).
-  if (input.dtype() == DType::f32 && implementation(Op::max_pool2d, DeviceType::CPU) == Implementation::vectorized) {
-    for_image_ranges(shape, [&](const cpu::MaxPool2dShape& images, std::int64_t in, std::int64_t out) {
-      cpu::max_pool2d_forward_vectorized(input.data<float>() + in, output.data<float>() + out,
-                                         indices.data<std::int32_t>() + out, images);
-    });
-    return;
-  }
-  auto run_cpu = [&]<typename T>(T) {
-    for_image_ranges(shape, [&](const cpu::MaxPool2dShape& images, std::int64_t in, std::int64_t out) {
-      cpu::max_pool2d_forward(input.data<T>() + in, output.data<T>() + out, indices.data<std::int32_t>() + out, images);
-    });
-  };
-  visit_float_dtype(input.dtype(), run_cpu);
+  registries().max_pool2d.select(device.type, input.dtype(), {&input}).functions.forward(
+      {input, output, indices, shape});
 }
 
 void max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, Tensor& grad_input,
-                         MaxPool2dParams params) {
+                         MaxPool2dParams params, bool after_relu, const Tensor& output) {
   Device device = common_float_device("max_pool2d", {{"grad_output", &grad_output}, {"grad_input", &grad_input}});
   check_rank(grad_input, 4, "max_pool2d", "grad_input");
   cpu::MaxPool2dShape shape = max_pool2d_shape(grad_input.shape(), params);
@@ -103,25 +63,16 @@ void max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, Tenso
   check_device(indices, device, "max_pool2d", "indices");
   check_shape(grad_output, output_shape, "max_pool2d", "grad_output");
   check_shape(indices, output_shape, "max_pool2d", "indices");
-
-  if (device.is_cuda()) {
-#if defined(MINIDL_WITH_CUDA)
-    check_dtype(grad_output, DType::f32, "max_pool2d on cuda", "grad_output");
-    cuda::max_pool2d_backward(grad_output.data<float>(), indices.data<std::int32_t>(), grad_input.data<float>(),
-                              shape);
-    return;
-#else
-    no_cuda_implementation("max_pool2d");
-#endif
+  if (after_relu) {
+    if (!output.defined()) fail("max_pool2d backward: after_relu needs the forward's output, got none");
+    check_shape(output, output_shape, "max_pool2d", "output");
+    check_dtype(output, grad_output.dtype(), "max_pool2d", "output");
+    check_device(output, device, "max_pool2d", "output");
   }
-  // The reference, on ranges of images in parallel (each image's gradient stays in that image).
-  auto run_cpu = [&]<typename T>(T) {
-    for_image_ranges(shape, [&](const cpu::MaxPool2dShape& images, std::int64_t in, std::int64_t out) {
-      cpu::max_pool2d_backward(grad_output.data<T>() + out, indices.data<std::int32_t>() + out,
-                               grad_input.data<T>() + in, images);
-    });
-  };
-  visit_float_dtype(grad_output.dtype(), run_cpu);
+  const auto& registry = registries().max_pool2d;
+  auto chosen = registry.select(device.type, grad_output.dtype(), {&grad_input});
+  registry.check_after_relu(chosen.info, after_relu);
+  chosen.functions.backward({grad_output, indices, output, grad_input, shape, after_relu});
 }
 
 }  // namespace minidl::ops

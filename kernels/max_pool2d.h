@@ -10,6 +10,7 @@
 #pragma once
 
 #include "minidl/core/tensor.h"
+#include "minidl/kernels/cpu/max_pool2d.h"
 
 namespace minidl::ops {
 
@@ -26,8 +27,35 @@ Shape max_pool2d_output_shape(const Shape& input, MaxPool2dParams params);
 /// output and indices (i32) have the output shape.
 void max_pool2d_forward(const Tensor& input, Tensor& output, Tensor& indices, MaxPool2dParams params);
 
-/// grad_input (the input's shape) is overwritten.
+/// grad_input (the input's shape) is overwritten. With after_relu, the pooled input was a
+/// ReLU's output and the ReLU's backward is fused (kernels/epilogue.h): a gradient is routed
+/// only from windows whose output (the forward's, given) is not <= 0, which is what the
+/// ReLU's backward would keep; output may be undefined otherwise.
 void max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, Tensor& grad_input,
-                         MaxPool2dParams params);
+                         MaxPool2dParams params, bool after_relu = false, const Tensor& output = Tensor());
+
+/// What an implementation's forward receives: validated tensors and their sizes.
+struct MaxPool2dForwardArgs {
+  const Tensor& input;
+  Tensor& output;
+  Tensor& indices;
+  const cpu::MaxPool2dShape& shape;
+};
+
+/// What an implementation's backward receives (output is defined when after_relu).
+struct MaxPool2dBackwardArgs {
+  const Tensor& grad_output;
+  const Tensor& indices;
+  const Tensor& output;
+  Tensor& grad_input;
+  const cpu::MaxPool2dShape& shape;
+  bool after_relu;
+};
+
+/// The entry points of one max_pool2d implementation (kernels/registry.h).
+struct MaxPool2dFunctions {
+  void (*forward)(const MaxPool2dForwardArgs& args);
+  void (*backward)(const MaxPool2dBackwardArgs& args);
+};
 
 }  // namespace minidl::ops

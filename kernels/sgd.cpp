@@ -1,13 +1,11 @@
-// sgd at the Tensor level: validation, then the CPU reference or CUDA.
+// sgd at the Tensor level: validation, then the registered implementation that serves
+// the tensors (kernels/registry.h).
 #include "minidl/kernels/sgd.h"
 
 #include <cmath>
 
-#include "minidl/kernels/cpu/sgd.h"
 #include "minidl/kernels/dispatch.h"
-#if defined(MINIDL_WITH_CUDA)
-#include "minidl/kernels/cuda/sgd.h"
-#endif
+#include "minidl/kernels/registry.h"
 
 namespace minidl::ops {
 
@@ -28,43 +26,30 @@ void check_skip_update(const Tensor& skip_update, Device device) {
   if (skip_update.numel() != 1) fail("sgd: skip_update must have one element, got shape {}", skip_update.shape().str());
 }
 
-void sgd_update(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, const SgdParams& params,
-                bool first_step, const Tensor& skip_update) {
+void sgd_update(std::span<const SgdParameterTensors> parameters, const SgdParams& params, bool first_step,
+                const Tensor& skip_update, Workspace* workspace) {
   const char* op = "sgd";
   check_sgd_params(params);
-
-  Device device = common_float_device(op, {{"param", &param}, {"grad", &grad},
-                                           {"momentum_buffer", &momentum_buffer}});
-  check_shape(grad, param.shape(), op, "grad");
+  if (parameters.empty()) fail("{}: no parameters to update", op);
   const bool uses_momentum = params.momentum != 0.0;
-  if (uses_momentum) check_shape(momentum_buffer, param.shape(), op, "momentum_buffer");
+  const Tensor& first = *parameters[0].param;
+  Device device = common_float_device(op, {{"param", &first}});
+  for (const SgdParameterTensors& parameter : parameters) {
+    common_float_device(op, {{"param", &first}, {"param", parameter.param}, {"grad", parameter.grad},
+                             {"momentum_buffer", parameter.momentum_buffer}});
+    check_shape(*parameter.grad, parameter.param->shape(), op, "grad");
+    if (uses_momentum) check_shape(*parameter.momentum_buffer, parameter.param->shape(), op, "momentum_buffer");
+  }
   if (skip_update.defined()) check_skip_update(skip_update, device);
+  Workspace scratch;
+  registries().sgd.select(device.type, first.dtype(), {&first}).functions.update(
+      {parameters, params, first_step, skip_update, workspace ? *workspace : scratch});
+}
 
-  if (device.is_cuda()) {
-#if defined(MINIDL_WITH_CUDA)
-    check_dtype(param, DType::f32, "sgd on cuda", "param");
-    cuda::SgdTensor tensor{param.data<float>(), grad.data<float>(),
-                           uses_momentum ? momentum_buffer.data<float>() : nullptr, param.numel()};
-    cuda::SgdHyperparameters hyperparameters{static_cast<float>(params.lr), static_cast<float>(params.momentum),
-                                             static_cast<float>(params.dampening),
-                                             static_cast<float>(params.weight_decay), params.nesterov};
-    cuda::sgd_update(tensor, hyperparameters, first_step,
-                     skip_update.defined() ? skip_update.data<std::int64_t>() : nullptr);
-    return;
-#else
-    no_cuda_implementation(op);
-#endif
-  }
-  if (skip_update.defined() && skip_update.data<std::int64_t>()[0] != 0) {
-    if (first_step && uses_momentum) momentum_buffer.zero_();
-    return;
-  }
-  // The CPU reference, run in the tensors' dtype T.
-  auto run_cpu = [&]<typename T>(T) {
-    cpu::sgd_update(param.data<T>(), grad.data<T>(), uses_momentum ? momentum_buffer.data<T>() : nullptr,
-                    param.numel(), params, first_step);
-  };
-  visit_float_dtype(param.dtype(), run_cpu);
+void sgd_update(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, const SgdParams& params,
+                bool first_step, const Tensor& skip_update) {
+  const SgdParameterTensors parameter{&param, &grad, &momentum_buffer};
+  sgd_update(std::span(&parameter, 1), params, first_step, skip_update);
 }
 
 }  // namespace minidl::ops

@@ -9,7 +9,10 @@
 ///   param -= lr * d
 #pragma once
 
+#include <span>
+
 #include "minidl/core/tensor.h"
+#include "minidl/kernels/workspace.h"
 
 namespace minidl::ops {
 
@@ -38,5 +41,33 @@ void sgd_update(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, cons
 
 /// Throws Error unless skip_update is an i64 tensor of one element on device.
 void check_skip_update(const Tensor& skip_update, Device device);
+
+/// One parameter of a multi-parameter update: its value, gradient and momentum buffer
+/// (the buffer may be undefined when momentum is 0).
+struct SgdParameterTensors {
+  Tensor* param;
+  const Tensor* grad;
+  Tensor* momentum_buffer;
+};
+
+/// The rule above for every parameter in `parameters` (all on one device, one dtype), as
+/// one update: on CUDA one launch for all of them. first_step and skip_update as in
+/// sgd_update; workspace keeps the CUDA implementation's table of the parameters.
+void sgd_update(std::span<const SgdParameterTensors> parameters, const SgdParams& params, bool first_step,
+                const Tensor& skip_update = Tensor(), Workspace* workspace = nullptr);
+
+/// What an implementation receives: validated parameters (at least one).
+struct SgdArgs {
+  std::span<const SgdParameterTensors> parameters;
+  const SgdParams& params;
+  bool first_step;
+  const Tensor& skip_update;
+  Workspace& workspace;
+};
+
+/// The entry point of one sgd implementation (kernels/registry.h).
+struct SgdFunctions {
+  void (*update)(const SgdArgs& args);
+};
 
 }  // namespace minidl::ops

@@ -1,9 +1,8 @@
+// step_metrics at the Tensor level: validation, then the registered implementation that
+// serves the tensors (kernels/registry.h).
 #include "minidl/kernels/step_metrics.h"
 
-#include "minidl/kernels/dispatch.h"
-#if defined(MINIDL_WITH_CUDA)
-#include "minidl/kernels/cuda/step_metrics.h"
-#endif
+#include "minidl/kernels/registry.h"
 
 namespace minidl::ops {
 
@@ -19,17 +18,8 @@ void accumulate_step_metrics(const Tensor& loss, const Tensor& num_correct, Tens
   check_one_value(num_correct, DType::i32, "num_correct");
   check_one_value(total_loss, DType::f64, "total_loss");
   check_one_value(correct, DType::i64, "correct");
-  if (device.is_cuda()) {
-#if defined(MINIDL_WITH_CUDA)
-    cuda::accumulate_step_metrics(loss.data<float>(), num_correct.data<std::int32_t>(), total_loss.data<double>(),
-                                  correct.data<std::int64_t>());
-    return;
-#else
-    no_cuda_implementation(op);
-#endif
-  }
-  total_loss.data<double>()[0] += static_cast<double>(loss.data<float>()[0]);
-  correct.data<std::int64_t>()[0] += num_correct.data<std::int32_t>()[0];
+  registries().step_metrics.select(device.type, DType::f32, {}).functions.accumulate(
+      {loss, num_correct, total_loss, correct});
 }
 
 }  // namespace minidl::ops

@@ -15,4 +15,17 @@ namespace minidl::ops {
 /// correct: one i64; all on one device. On CUDA, one launch of one thread.
 void accumulate_step_metrics(const Tensor& loss, const Tensor& num_correct, Tensor& total_loss, Tensor& correct);
 
+/// What an implementation receives: validated tensors.
+struct StepMetricsArgs {
+  const Tensor& loss;
+  const Tensor& num_correct;
+  Tensor& total_loss;
+  Tensor& correct;
+};
+
+/// The entry point of one step_metrics implementation (kernels/registry.h).
+struct StepMetricsFunctions {
+  void (*accumulate)(const StepMetricsArgs& args);
+};
+
 }  // namespace minidl::ops

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "minidl/core/tensor.h"
+#include "minidl/kernels/workspace.h"
 #include "minidl/layers/parameter.h"
 
 namespace minidl::optim {
@@ -45,7 +46,6 @@ class DivergenceGuard {
   /// live on `device`.
   DivergenceGuard(std::vector<nn::Parameter*> parameters, Device device,
                   DivergencePolicy policy = DivergencePolicy::stop);
-  ~DivergenceGuard();
 
   /// After backward, before the optimizer step: records whether the loss (one
   /// element) or a defined gradient holds a NaN or an Inf, and sets skip_update()
@@ -69,9 +69,7 @@ class DivergenceGuard {
   DivergencePolicy policy_;
   Tensor state_;        // (2) i64: first bad step (-1 for none), number of bad steps
   Tensor skip_update_;  // (1) i64
-  // CUDA only: the gradients' device table, built again when a gradient moves.
-  struct CudaTable;
-  std::unique_ptr<CudaTable> cuda_table_;
+  ops::Workspace workspace_;  // the check's table of the gradients (kernels/workspace.h)
 };
 
 }  // namespace minidl::optim

@@ -3,9 +3,6 @@
 #include <cmath>
 
 #include "minidl/kernels/sgd.h"
-#if defined(MINIDL_WITH_CUDA)
-#include "minidl/kernels/cuda/sgd.h"
-#endif
 
 namespace minidl::optim {
 
@@ -37,77 +34,26 @@ SGD::SGD(std::vector<nn::Parameter*> parameters, SgdOptions options)
   momentum_buffers_.resize(parameters_.size());
 }
 
-#if defined(MINIDL_WITH_CUDA)
-struct SGD::CudaTable {
-  explicit CudaTable(const std::vector<cuda::SgdTensor>& tensors) : tensors(tensors), table(tensors) {}
-  std::vector<cuda::SgdTensor> tensors;  // what table holds, in host memory
-  cuda::SgdParameterTable table;
-};
-#endif
-
-bool SGD::step_fused_on_cuda([[maybe_unused]] const Tensor& skip_update) {
-#if defined(MINIDL_WITH_CUDA)
-  const bool uses_momentum = options_.momentum != 0.0;
-  std::size_t with_buffer = 0;
-  for (std::size_t i = 0; i < parameters_.size(); ++i) {
-    const nn::Parameter& parameter = *parameters_[i];
-    if (!parameter.value.device().is_cuda() || parameter.value.dtype() != DType::f32 || !parameter.grad.defined())
-      return false;
-    if (momentum_buffers_[i].defined()) ++with_buffer;
-  }
-  // One first_step flag serves every parameter.
-  if (uses_momentum && with_buffer != 0 && with_buffer != parameters_.size()) return false;
-  const bool first_step = uses_momentum && with_buffer == 0;
-
-  // The checks ops::sgd_update makes.
-  ops::SgdParams params{options_.lr, options_.momentum, options_.dampening, options_.weight_decay,
-                        options_.nesterov};
-  ops::check_sgd_params(params);
-  if (skip_update.defined()) ops::check_skip_update(skip_update, parameters_[0]->value.device());
-  std::vector<Tensor> buffers = momentum_buffers_;
-  std::vector<cuda::SgdTensor> tensors;
-  for (std::size_t i = 0; i < parameters_.size(); ++i) {
-    const nn::Parameter& parameter = *parameters_[i];
-    const Device device = parameter.value.device();
-    check_device(parameter.grad, device, "sgd", "grad");
-    check_dtype(parameter.grad, DType::f32, "sgd", "grad");
-    check_shape(parameter.grad, parameter.value.shape(), "sgd", "grad");
-    if (first_step) buffers[i] = Tensor::empty(parameter.value.shape(), DType::f32, device);
-    tensors.push_back({parameter.value.data<float>(), parameter.grad.data<float>(),
-                       buffers[i].defined() ? buffers[i].data<float>() : nullptr, parameter.value.numel()});
-  }
-  if (cuda_table_ == nullptr || cuda_table_->tensors != tensors) cuda_table_ = std::make_shared<CudaTable>(tensors);
-  cuda::SgdHyperparameters hyperparameters{static_cast<float>(params.lr), static_cast<float>(params.momentum),
-                                           static_cast<float>(params.dampening),
-                                           static_cast<float>(params.weight_decay), params.nesterov};
-  cuda::sgd_update(cuda_table_->table, hyperparameters, first_step,
-                   skip_update.defined() ? skip_update.data<std::int64_t>() : nullptr);
-  momentum_buffers_ = std::move(buffers);  // new buffers are kept only once the update has filled them
-  return true;
-#else
-  return false;
-#endif
-}
-
-// One launch for all parameters where step_fused_on_cuda can, else one
-// sgd_update per parameter, with the same per-parameter rule and first-step test.
+// One update for all parameters with a grad (on CUDA one launch, kernels/sgd.h), split
+// in two where some parameters take their first momentum step and others do not:
+// PyTorch creates a parameter's buffer on its first step with momentum and sets it to d.
 void SGD::step(const Tensor& skip_update) {
-  if (step_fused_on_cuda(skip_update)) {
-    ++step_count_;
-    return;
-  }
   ops::SgdParams params{options_.lr, options_.momentum, options_.dampening, options_.weight_decay,
                         options_.nesterov};
+  std::vector<Tensor> buffers = momentum_buffers_;
+  std::vector<ops::SgdParameterTensors> first_step, later_steps;
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     nn::Parameter& parameter = *parameters_[i];
     if (!parameter.grad.defined()) continue;
-    Tensor buffer = momentum_buffers_[i];
-    // PyTorch creates the buffer on the first step that uses momentum and sets it to d.
-    bool first_step = options_.momentum != 0.0 && !buffer.defined();
-    if (first_step) buffer = Tensor::empty(parameter.value.shape(), parameter.value.dtype(), parameter.value.device());
-    ops::sgd_update(parameter.value, parameter.grad, buffer, params, first_step, skip_update);
-    momentum_buffers_[i] = buffer;  // a new buffer is kept only once the update has filled it
+    const bool first = options_.momentum != 0.0 && !buffers[i].defined();
+    if (first) buffers[i] = Tensor::empty(parameter.value.shape(), parameter.value.dtype(), parameter.value.device());
+    (first ? first_step : later_steps).push_back({&parameter.value, &parameter.grad, &buffers[i]});
   }
+  // The usual step has one list, which keeps its table in workspace_ from step to step.
+  if (!first_step.empty())
+    ops::sgd_update(first_step, params, true, skip_update, later_steps.empty() ? &workspace_ : &first_step_workspace_);
+  if (!later_steps.empty()) ops::sgd_update(later_steps, params, false, skip_update, &workspace_);
+  momentum_buffers_ = std::move(buffers);  // new buffers are kept only once the update has filled them
   ++step_count_;
 }
 

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "minidl/core/tensor.h"
+#include "minidl/kernels/workspace.h"
 #include "minidl/layers/parameter.h"
 
 namespace minidl::optim {
@@ -105,19 +106,15 @@ class SGD {
   void load_state(const SgdState& state);
 
  private:
-  // The fused CUDA step: every parameter in one launch (kernels/cuda/sgd.h). Returns
-  // false, changing nothing, unless every parameter is an f32 CUDA tensor with a
-  // grad and, with momentum, either all or none of them have a buffer yet.
-  bool step_fused_on_cuda(const Tensor& skip_update);
-
   std::vector<nn::Parameter*> parameters_;
   SgdOptions options_;
   std::optional<double> initial_lr_;
   std::vector<Tensor> momentum_buffers_;
   std::int64_t step_count_ = 0;
-  // The device table of the fused CUDA step, built again when a pointer in it changes.
-  struct CudaTable;
-  std::shared_ptr<CudaTable> cuda_table_;
+  // The update's workspaces (kernels/workspace.h): workspace_ for a step whose parameters
+  // are all on their first momentum step or all past it, as every step of a usual run;
+  // the other for those on their first step when a step has both.
+  ops::Workspace first_step_workspace_, workspace_;
 };
 
 }  // namespace minidl::optim

@@ -273,7 +273,7 @@ TEST_CASE("conv2d through im2col and gemm matches the reference forward and back
   for (const ConvCase& c : kConvCases) {
     INFO("input " << c.input.str() << " weight " << c.weight.str() << " stride " << c.params.stride);
     ConvResult fast = run_conv(c, 11);
-    ops::ImplementationGuard reference(ops::Op::conv2d, DeviceType::CPU, ops::Implementation::reference);
+    ops::ImplementationGuard reference(ops::Op::conv2d, DeviceType::CPU, "reference");
     ConvResult expected = run_conv(c, 11);
     require_close(fast.output, expected.output, 1e-5, 1e-5, "output");
     require_close(fast.grad_input, expected.grad_input, 1e-5, 1e-5, "grad_input");
@@ -318,7 +318,7 @@ TEST_CASE("linear through gemm matches the reference forward and backward") {
     std::vector<Tensor> fast = run();
     set_num_threads(1);
     std::vector<Tensor> one_thread = run();
-    ops::ImplementationGuard reference(ops::Op::linear, DeviceType::CPU, ops::Implementation::reference);
+    ops::ImplementationGuard reference(ops::Op::linear, DeviceType::CPU, "reference");
     std::vector<Tensor> expected = run();
     const char* names[] = {"output", "grad_input", "grad_weight", "grad_bias"};
     for (int i = 0; i < 4; ++i) {
@@ -352,7 +352,7 @@ TEST_CASE("vectorized batch_norm2d matches the reference in training and evaluat
   for (const Shape& shape : shapes) {
     INFO("input " << shape.str());
     BatchNormResult fast = run_batch_norm(shape, 31);
-    ops::ImplementationGuard reference(ops::Op::batch_norm2d, DeviceType::CPU, ops::Implementation::reference);
+    ops::ImplementationGuard reference(ops::Op::batch_norm2d, DeviceType::CPU, "reference");
     BatchNormResult expected = run_batch_norm(shape, 31);
     auto fast_tensors = named_tensors(fast), expected_tensors = named_tensors(expected);
     for (std::size_t i = 0; i < fast_tensors.size(); ++i)
@@ -402,42 +402,13 @@ TEST_CASE("vectorized max_pool2d gives the reference's maxima and indices, ties 
                       << " NaN every " << nan_every << " threads " << threads);
         set_num_threads(threads);
         PoolResult fast = run_max_pool(c.input, c.params, nan_every, 41);
-        ops::ImplementationGuard reference(ops::Op::max_pool2d, DeviceType::CPU, ops::Implementation::reference);
+        ops::ImplementationGuard reference(ops::Op::max_pool2d, DeviceType::CPU, "reference");
         PoolResult expected = run_max_pool(c.input, c.params, nan_every, 41);
         REQUIRE(same_bits(fast.output, expected.output));
         REQUIRE(fast.indices.to_vector<std::int32_t>() == expected.indices.to_vector<std::int32_t>());
       }
     }
   }
-}
-
-TEST_CASE("the implementation of an op is chosen at run time and restored by a guard") {
-  using ops::Implementation;
-  using ops::Op;
-  REQUIRE(ops::implementation(Op::conv2d, DeviceType::CPU) == Implementation::gemm);
-  REQUIRE(ops::implementation(Op::max_pool2d, DeviceType::CPU) == Implementation::vectorized);
-  REQUIRE(ops::implementation(Op::relu, DeviceType::CPU) == Implementation::reference);
-  {
-    ops::ImplementationGuard guard(Op::conv2d, DeviceType::CPU, Implementation::reference);
-    REQUIRE(ops::implementation(Op::conv2d, DeviceType::CPU) == Implementation::reference);
-    REQUIRE_THAT(ops::implementations_summary(DeviceType::CPU), Catch::Contains("conv2d=reference"));
-  }
-  REQUIRE(ops::implementation(Op::conv2d, DeviceType::CPU) == Implementation::gemm);
-  REQUIRE(ops::implementations_summary(DeviceType::CPU) ==
-          "conv2d=gemm max_pool2d=vectorized relu=reference batch_norm2d=vectorized linear=gemm "
-          "cross_entropy=reference sgd=reference");
-}
-
-TEST_CASE("asking for an implementation this build lacks names the choices") {
-  REQUIRE_THROWS_MINIDL(ops::set_implementation(ops::Op::conv2d, DeviceType::CPU, ops::Implementation::cudnn),
-                        "conv2d on cpu: this build has no 'cudnn' implementation (choose from gemm, reference)");
-  REQUIRE_THROWS_MINIDL(ops::set_implementation(ops::Op::relu, DeviceType::CPU, ops::Implementation::gemm),
-                        "relu on cpu: this build has no 'gemm' implementation (choose from reference)");
-  REQUIRE_THROWS_MINIDL(ops::parse_implementation("fast"),
-                        "unknown implementation 'fast' (choose from reference, gemm, vectorized, kernels, cublas, cudnn)");
-  REQUIRE_THROWS_MINIDL(ops::parse_op("conv"), "unknown op 'conv'");
-  REQUIRE(ops::parse_op("batch_norm2d") == ops::Op::batch_norm2d);
-  REQUIRE(ops::parse_implementation("cublas") == ops::Implementation::cublas);
 }
 
 TEST_CASE("training steps of the study's network give the same bits with one or two threads") {

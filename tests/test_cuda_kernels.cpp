@@ -5,11 +5,13 @@
 // Tolerances: in the emulator the float arithmetic is the CPU reference's, bit for
 // bit; on a GPU nvcc fuses a * b + c into one rounding, so results may differ in
 // the last bit.
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <span>
 #include <vector>
 
+#include "minidl/core/cuda_runtime.h"
 #include "minidl/core/tensor.h"
 #include "gradcheck.h"
 #include "minidl/kernels/cpu/relu.h"
@@ -114,8 +116,9 @@ TEST_CASE("cuda sum and mean match a double-precision sum") {
     double magnitude = 0.0;
     for (float value : values) magnitude += std::abs(value);
     Tensor input_device = on_cuda(input), result = Tensor::empty({2}, DType::f32, Device::cuda());
-    cuda::sum(input_device.data<float>(), count, result.data<float>());
-    cuda::mean(input_device.data<float>(), count, result.data<float>() + 1);
+    Tensor partials = Tensor::empty({cuda::sum_partials_size(count)}, DType::f32, Device::cuda());
+    cuda::sum(input_device.data<float>(), count, result.data<float>(), partials.data<float>());
+    cuda::mean(input_device.data<float>(), count, result.data<float>() + 1, partials.data<float>());
     std::vector<float> sum_and_mean = result.to_vector<float>();
     REQUIRE(sum_and_mean[0] == Approx(expected).margin(1e-6 * magnitude + 1e-6));
     REQUIRE(sum_and_mean[1] == Approx(expected / count).margin((1e-6 * magnitude + 1e-6) / count));
@@ -125,19 +128,33 @@ TEST_CASE("cuda sum and mean match a double-precision sum") {
 TEST_CASE("cuda sum of nothing is zero and mean of nothing is NaN") {
   if (testing::skip_unless_cuda()) return;
   Tensor result = Tensor::empty({2}, DType::f32, Device::cuda());
-  cuda::sum(nullptr, 0, result.data<float>());
-  cuda::mean(nullptr, 0, result.data<float>() + 1);
+  Tensor partials = Tensor::empty({cuda::sum_partials_size(0)}, DType::f32, Device::cuda());
+  cuda::sum(nullptr, 0, result.data<float>(), partials.data<float>());
+  cuda::mean(nullptr, 0, result.data<float>() + 1, partials.data<float>());
   std::vector<float> sum_and_mean = result.to_vector<float>();
   REQUIRE(sum_and_mean[0] == 0.0f);
   REQUIRE(std::isnan(sum_and_mean[1]));
+}
+
+TEST_CASE("cuda sum allocates no device memory") {
+  if (testing::skip_unless_cuda()) return;
+  Tensor input = on_cuda(random_f32(3000, 9)), result = Tensor::empty({1}, DType::f32, Device::cuda());
+  Tensor partials = Tensor::empty({cuda::sum_partials_size(3000)}, DType::f32, Device::cuda());
+  const cuda::AllocatorStats before = cuda::allocator_stats();
+  cuda::sum(input.data<float>(), 3000, result.data<float>(), partials.data<float>());
+  const cuda::AllocatorStats after = cuda::allocator_stats();
+  REQUIRE(after.allocated_bytes == before.allocated_bytes);
+  REQUIRE(after.cache_hits == before.cache_hits);
+  REQUIRE(after.device_allocations == before.device_allocations);
 }
 
 TEST_CASE("cuda sum gives the same bits on every run") {
   if (testing::skip_unless_cuda()) return;
   Tensor input = on_cuda(random_f32(2000, 9));
   Tensor first = Tensor::empty({1}, DType::f32, Device::cuda()), second = Tensor::empty({1}, DType::f32, Device::cuda());
-  cuda::sum(input.data<float>(), input.numel(), first.data<float>());
-  cuda::sum(input.data<float>(), input.numel(), second.data<float>());
+  Tensor partials = Tensor::empty({cuda::sum_partials_size(input.numel())}, DType::f32, Device::cuda());
+  cuda::sum(input.data<float>(), input.numel(), first.data<float>(), partials.data<float>());
+  cuda::sum(input.data<float>(), input.numel(), second.data<float>(), partials.data<float>());
   REQUIRE(first.item<float>() == second.item<float>());
 }
 
@@ -165,12 +182,13 @@ TEST_CASE("cuda sgd updates all parameters in one launch as the CPU reference do
       tensors.push_back({param_device.back().data<float>(), grad_device.back().data<float>(),
                          buffer_device.back().data<float>(), size});
     }
-    cuda::SgdParameterTable table(tensors);
+    cuda::DeviceTable<cuda::SgdTensor> table(tensors);
+    const std::int64_t max_numel = *std::max_element(sizes.begin(), sizes.end());
     cuda::SgdHyperparameters hyperparameters{static_cast<float>(params.lr), static_cast<float>(params.momentum),
                                              static_cast<float>(params.dampening),
                                              static_cast<float>(params.weight_decay), params.nesterov};
     for (bool first_step : {true, false}) {
-      cuda::sgd_update(table, hyperparameters, first_step, /*skip_update=*/nullptr);
+      cuda::sgd_update(table, max_numel, hyperparameters, first_step, /*skip_update=*/nullptr);
       for (std::size_t p = 0; p < sizes.size(); ++p)
         cpu::sgd_update(param[p].data<float>(), grad[p].data<float>(), buffer[p].data<float>(), sizes[p], params,
                         first_step);

@@ -53,10 +53,10 @@ void require_close_with_nans(const Tensor& actual, const Tensor& expected, doubl
 
 // Runs the CPU references, not the fast paths (gemm, vectorized), while it lives.
 struct CpuReference {
-  ops::ImplementationGuard conv2d{ops::Op::conv2d, DeviceType::CPU, ops::Implementation::reference};
-  ops::ImplementationGuard linear{ops::Op::linear, DeviceType::CPU, ops::Implementation::reference};
-  ops::ImplementationGuard batch_norm2d{ops::Op::batch_norm2d, DeviceType::CPU, ops::Implementation::reference};
-  ops::ImplementationGuard max_pool2d{ops::Op::max_pool2d, DeviceType::CPU, ops::Implementation::reference};
+  ops::ImplementationGuard conv2d{ops::Op::conv2d, DeviceType::CPU, "reference"};
+  ops::ImplementationGuard linear{ops::Op::linear, DeviceType::CPU, "reference"};
+  ops::ImplementationGuard batch_norm2d{ops::Op::batch_norm2d, DeviceType::CPU, "reference"};
+  ops::ImplementationGuard max_pool2d{ops::Op::max_pool2d, DeviceType::CPU, "reference"};
 };
 
 void check_max_pool2d(const Shape& input_shape, ops::MaxPool2dParams params, std::uint64_t seed) {
@@ -315,24 +315,24 @@ TEST_CASE("every cuda implementation of conv2d linear and batch_norm2d matches t
   if (testing::skip_unless_cuda()) return;
   // kernels and cublas everywhere CUDA runs (the emulator maps cuBLAS to a host GEMM);
   // cudnn in real builds with cuDNN.
-  for (ops::Implementation chosen : ops::available_implementations(ops::Op::conv2d, DeviceType::CUDA)) {
-    INFO("conv2d " << ops::implementation_name(chosen));
-    ops::ImplementationGuard guard(ops::Op::conv2d, DeviceType::CUDA, chosen);
+  for (const ops::ImplementationInfo& chosen : ops::implementations(ops::Op::conv2d, DeviceType::CUDA)) {
+    INFO("conv2d " << chosen.name);
+    ops::ImplementationGuard guard(ops::Op::conv2d, DeviceType::CUDA, chosen.name);
     check_conv2d({2, 3, 7, 9}, {5, 3, 3, 3}, {.stride = 1, .padding = 1}, true, 34);
     check_conv2d({1, 2, 6, 5}, {3, 2, 2, 3}, {.stride = 2, .padding = 0}, false, 35);
   }
-  for (ops::Implementation chosen : ops::available_implementations(ops::Op::linear, DeviceType::CUDA)) {
-    INFO("linear " << ops::implementation_name(chosen));
-    ops::ImplementationGuard guard(ops::Op::linear, DeviceType::CUDA, chosen);
+  for (const ops::ImplementationInfo& chosen : ops::implementations(ops::Op::linear, DeviceType::CUDA)) {
+    INFO("linear " << chosen.name);
+    ops::ImplementationGuard guard(ops::Op::linear, DeviceType::CUDA, chosen.name);
     check_linear(19, 37, 21, true, 36);
     check_linear(5, 64, 10, false, 37);
   }
-  for (ops::Implementation chosen : ops::available_implementations(ops::Op::batch_norm2d, DeviceType::CUDA)) {
-    INFO("batch_norm2d " << ops::implementation_name(chosen));
-    ops::ImplementationGuard guard(ops::Op::batch_norm2d, DeviceType::CUDA, chosen);
+  for (const ops::ImplementationInfo& chosen : ops::implementations(ops::Op::batch_norm2d, DeviceType::CUDA)) {
+    INFO("batch_norm2d " << chosen.name);
+    ops::ImplementationGuard guard(ops::Op::batch_norm2d, DeviceType::CUDA, chosen.name);
     check_batch_norm2d_train({3, 4, 5, 6}, 38);
   }
-  REQUIRE(ops::implementation(ops::Op::conv2d, DeviceType::CUDA) == ops::Implementation::kernels);
+  REQUIRE(ops::implementation(ops::Op::conv2d, DeviceType::CUDA).name == "kernels");
 }
 
 TEST_CASE("sgd_update on cuda matches the CPU reference") {
@@ -396,40 +396,45 @@ TEST_CASE("the ops on cuda refuse f64 tensors with a clear message") {
   Tensor indices = cuda_empty({1, 1, 2, 2}, DType::i32);
   Tensor image = f64({1, 1, 4, 4}), pooled = f64({1, 1, 2, 2});
   REQUIRE_THROWS_MINIDL(ops::max_pool2d_forward(image, pooled, indices, {}),
-                        "max_pool2d on cuda: input must have dtype f32, got f64");
+                        "max_pool2d on cuda: no implementation serves dtype f64");
   REQUIRE_THROWS_MINIDL(ops::max_pool2d_backward(pooled, indices, image, {}),
-                        "max_pool2d on cuda: grad_output must have dtype f32, got f64");
+                        "max_pool2d on cuda: no implementation serves dtype f64");
 
   Tensor c1 = f64({1}), c2 = f64({1}), c3 = f64({1}), c4 = f64({1}), c5 = f64({1}), c6 = f64({1});
   Tensor bn_output = f64({1, 1, 4, 4});
   REQUIRE_THROWS_MINIDL(ops::batch_norm2d_forward_train(image, c1, c2, c3, c4, bn_output, c5, c6, {}),
-                        "batch_norm2d on cuda: input must have dtype f32, got f64");
+                        "batch_norm2d on cuda: no implementation serves dtype f64");
   REQUIRE_THROWS_MINIDL(ops::batch_norm2d_forward_eval(image, c1, c2, c3, c4, bn_output, {}),
-                        "batch_norm2d on cuda: input must have dtype f32, got f64");
+                        "batch_norm2d on cuda: no implementation serves dtype f64");
   REQUIRE_THROWS_MINIDL(ops::batch_norm2d_backward_train(image, image, c1, c2, c3, bn_output, c4, c5),
-                        "batch_norm2d backward on cuda: grad_output must have dtype f32, got f64");
+                        "batch_norm2d on cuda: no implementation serves dtype f64");
   REQUIRE_THROWS_MINIDL(ops::batch_norm2d_backward_eval(image, image, c1, c2, c3, bn_output, c4, c5, {}),
-                        "batch_norm2d backward on cuda: grad_output must have dtype f32, got f64");
+                        "batch_norm2d on cuda: no implementation serves dtype f64");
 
   Tensor logits = f64({2, 3}), grad_logits = f64({2, 3}), loss = f64({1});
   Tensor labels = Tensor::zeros({2}, DType::i32, Device::cuda()), num_correct = cuda_empty({1}, DType::i32);
   REQUIRE_THROWS_MINIDL(ops::cross_entropy_forward_backward(logits, labels, loss, grad_logits, num_correct),
-                        "cross_entropy on cuda: logits must have dtype f32, got f64");
+                        "cross_entropy on cuda: no implementation serves dtype f64");
 
   Tensor features = f64({2, 3}), weight = f64({4, 3}), bias = f64({4}), out = f64({2, 4});
   Tensor grad_weight = f64({4, 3}), grad_bias = f64({4});
   REQUIRE_THROWS_MINIDL(ops::linear_forward(features, weight, bias, out),
-                        "linear on cuda: input must have dtype f32, got f64");
+                        "linear on cuda: no implementation serves dtype f64");
   REQUIRE_THROWS_MINIDL(ops::linear_backward(out, features, weight, features, grad_weight, grad_bias),
-                        "linear backward on cuda: grad_output must have dtype f32, got f64");
+                        "linear on cuda: no implementation serves dtype f64");
 
   Tensor kernel = f64({1, 1, 3, 3}), grad_kernel = f64({1, 1, 3, 3}), conv_output = f64({1, 1, 2, 2});
   REQUIRE_THROWS_MINIDL(ops::conv2d_forward(image, kernel, Tensor(), conv_output, {}),
-                        "conv2d on cuda: input must have dtype f32, got f64");
+                        "conv2d on cuda: no implementation serves dtype f64");
   REQUIRE_THROWS_MINIDL(ops::conv2d_backward(conv_output, image, kernel, image, grad_kernel, c1, {}),
-                        "conv2d on cuda: grad_output must have dtype f32, got f64");
+                        "conv2d on cuda: no implementation serves dtype f64");
 
   Tensor param = f64({3}), grad = f64({3}), buffer = f64({3});
   REQUIRE_THROWS_MINIDL(ops::sgd_update(param, grad, buffer, {.lr = 0.1}, false),
-                        "sgd on cuda: param must have dtype f32, got f64");
+                        "sgd on cuda: no implementation serves dtype f64");
+
+  // A chosen implementation is never replaced by another: it serves the call or the call fails.
+  ops::ImplementationGuard cublas(ops::Op::linear, DeviceType::CUDA, "cublas");
+  REQUIRE_THROWS_MINIDL(ops::linear_forward(features, weight, bias, out),
+                        "linear on cuda: implementation 'cublas' does not serve dtype f64 (it serves f32)");
 }

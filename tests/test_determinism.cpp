@@ -7,6 +7,7 @@
 // blocks of every grid in order and shuffled, and the results must not change: a kernel
 // that added floats with atomics, or whose blocks read each other's results, would
 // change them. On a GPU every implementation trains twice.
+#include <algorithm>
 #include <bit>
 #include <cstdlib>
 #include <list>
@@ -118,14 +119,23 @@ class DeterministicGuard {
 // Runs implementation on CUDA for every op that offers it, for as long as it lives;
 // empty when no op does (cudnn in a build without cuDNN).
 struct CudaImplementationChoice {
-  explicit CudaImplementationChoice(ops::Implementation implementation) {
+  explicit CudaImplementationChoice(const std::string& name) {
     for (ops::Op op : ops::all_ops())
-      for (ops::Implementation available : ops::available_implementations(op, DeviceType::CUDA))
-        if (available == implementation) guards.emplace_back(op, DeviceType::CUDA, implementation);
+      for (const ops::ImplementationInfo& available : ops::implementations(op, DeviceType::CUDA))
+        if (available.name == name) guards.emplace_back(op, DeviceType::CUDA, name);
   }
   bool empty() const { return guards.empty(); }
   std::list<ops::ImplementationGuard> guards;
 };
+
+// Every name that some op registers on CUDA, in order of first appearance.
+std::vector<std::string> cuda_implementation_names() {
+  std::vector<std::string> names;
+  for (ops::Op op : ops::all_ops())
+    for (const ops::ImplementationInfo& info : ops::implementations(op, DeviceType::CUDA))
+      if (std::find(names.begin(), names.end(), info.name) == names.end()) names.push_back(info.name);
+  return names;
+}
 
 }  // namespace
 
@@ -182,12 +192,10 @@ TEST_CASE("on cuda training gives the same bits in every run") {
 #else
   // Every implementation, each for every op that offers it. minidl's kernels and cuBLAS
   // are deterministic in the default mode; cuDNN's conv2d needs the deterministic mode.
-  for (ops::Implementation implementation :
-       {ops::Implementation::kernels, ops::Implementation::cublas, ops::Implementation::cudnn}) {
+  for (const std::string& implementation : cuda_implementation_names()) {
     CudaImplementationChoice choice(implementation);
-    if (choice.empty()) continue;
-    INFO("implementation " << ops::implementation_name(implementation));
-    DeterministicGuard mode(implementation == ops::Implementation::cudnn);
+    INFO("implementation " << implementation);
+    DeterministicGuard mode(implementation == "cudnn");
     for (bool batch_norm : {false, true}) {
       INFO("batch norm " << batch_norm);
       REQUIRE(train_study_net(batch_norm, 1, Device::cuda(), 32) == train_study_net(batch_norm, 1, Device::cuda(), 32));
@@ -199,7 +207,7 @@ TEST_CASE("on cuda training gives the same bits in every run") {
 #if defined(MINIDL_WITH_CUDNN)
 TEST_CASE("in deterministic mode cudnn conv2d chooses no algorithm that adds with atomics") {
   if (skip_unless_cuda()) return;
-  CudaImplementationChoice choice(ops::Implementation::cudnn);
+  CudaImplementationChoice choice("cudnn");
   DeterministicGuard mode(true);
   train_study_net(false, 1, Device::cuda(), 32);
   // The study's three convolutions at batch 32: 3->32 on 32x32, 32->32 on 16x16 and on 8x8.

@@ -18,6 +18,13 @@ using cuda::launch;
 
 namespace {
 
+// A launch of grid blocks of block threads with dynamic_shared_bytes, on the default
+// stream, declaring no work (the recorder's tests declare theirs).
+cuda::LaunchConfig config(dim3 grid, dim3 block, std::size_t dynamic_shared_bytes = 0,
+                          SourceLocation where = SourceLocation::current()) {
+  return {grid, block, dynamic_shared_bytes, nullptr, cuda::elements(0), where};
+}
+
 Tensor zeros_i32(std::int64_t count) { return Tensor::zeros({count}, DType::i32, Device::cuda()); }
 
 // Restores the emulator's settings at the end of a test (the block order may come
@@ -146,7 +153,7 @@ __global__ void record_block_order(int* next, int* order) {
 
 TEST_CASE("__syncthreads orders the writes of one warp before the reads of another") {
   Tensor output = zeros_i32(256);
-  launch(rotate_through_shared, {1, 256}, output.data<int>());
+  launch(rotate_through_shared, config(1, 256), output.data<int>());
   std::vector<int> expected(256);
   for (int t = 0; t < 256; ++t) expected[t] = (t + 32) % 256;
   REQUIRE(output.to_vector<int>() == expected);
@@ -154,7 +161,7 @@ TEST_CASE("__syncthreads orders the writes of one warp before the reads of anoth
 
 TEST_CASE("threads that return early drop out of __syncthreads") {
   Tensor output = zeros_i32(128);
-  launch(return_before_barrier, {1, 128}, output.data<int>(), 100u);
+  launch(return_before_barrier, config(1, 128), output.data<int>(), 100u);
   std::vector<int> values = output.to_vector<int>();
   for (int t = 0; t < 100; ++t) REQUIRE(values[t] == (99 - t) * 2);
   REQUIRE(values[100] == 0);
@@ -162,14 +169,14 @@ TEST_CASE("threads that return early drop out of __syncthreads") {
 
 TEST_CASE("each block sees its own shared memory contents") {
   Tensor output = zeros_i32(4 * 64);
-  launch(broadcast_block_index, {4, 64}, output.data<int>());
+  launch(broadcast_block_index, config(4, 64), output.data<int>());
   std::vector<int> values = output.to_vector<int>();
   for (int i = 0; i < 4 * 64; ++i) REQUIRE(values[i] == i / 64);
 }
 
 TEST_CASE("dynamic shared memory holds the launch's bytes and starts as NaN") {
   Tensor started_as_nan = zeros_i32(96), output = zeros_i32(96);
-  launch(reverse_through_dynamic_shared, {1, 96, 96 * sizeof(float)}, started_as_nan.data<int>(), output.data<int>());
+  launch(reverse_through_dynamic_shared, config(1, 96, 96 * sizeof(float)), started_as_nan.data<int>(), output.data<int>());
   REQUIRE(started_as_nan.to_vector<int>() == std::vector<int>(96, 1));
   std::vector<int> expected(96);
   for (int t = 0; t < 96; ++t) expected[t] = 95 - t;
@@ -178,7 +185,7 @@ TEST_CASE("dynamic shared memory holds the launch's bytes and starts as NaN") {
 
 TEST_CASE("warp shuffles move values between lanes as in CUDA") {
   Tensor output = zeros_i32(64 * 6);
-  launch(shuffle_lane_numbers, {1, 64}, output.data<int>());
+  launch(shuffle_lane_numbers, config(1, 64), output.data<int>());
   std::vector<int> values = output.to_vector<int>();
   for (int t = 0; t < 64; ++t) {
     INFO("thread " << t);
@@ -195,7 +202,7 @@ TEST_CASE("warp shuffles move values between lanes as in CUDA") {
 
 TEST_CASE("warp votes report the lanes whose predicate holds") {
   Tensor output = Tensor::zeros({4}, DType::i32, Device::cuda());
-  launch(vote_kernel, {1, 32}, reinterpret_cast<unsigned*>(output.data<int>()));
+  launch(vote_kernel, config(1, 32), reinterpret_cast<unsigned*>(output.data<int>()));
   std::vector<int> values = output.to_vector<int>();
   unsigned every_third = 0;
   for (int lane = 0; lane < 32; lane += 3) every_third |= 1u << lane;
@@ -207,13 +214,13 @@ TEST_CASE("warp votes report the lanes whose predicate holds") {
 
 TEST_CASE("a shuffle in a partial warp works with a mask of its live lanes") {
   Tensor output = zeros_i32(3);
-  launch(segment_sums, {1, 48}, output.data<int>());
+  launch(segment_sums, config(1, 48), output.data<int>());
   REQUIRE(output.to_vector<int>() == std::vector<int>{120, 376, 120});
 }
 
 TEST_CASE("a shuffle whose mask names lanes that returned is an error") {
   Tensor output = zeros_i32(16);
-  REQUIRE_THROWS_MINIDL(launch(shuffle_after_early_return, {1, 32}, output.data<int>()),
+  REQUIRE_THROWS_MINIDL(launch(shuffle_after_early_return, config(1, 32), output.data<int>()),
                         "__shfl_down_sync: mask 0xffffffff does not match the live lanes 0x0000ffff of warp 0");
 }
 
@@ -221,7 +228,7 @@ TEST_CASE("atomics from every thread of every block add up") {
   Tensor counter = zeros_i32(1), maximum = zeros_i32(1), last = zeros_i32(1);
   Tensor winner = Tensor::full({1}, -1.0, DType::i32, Device::cuda());
   Tensor total = Tensor::zeros({1}, DType::f32, Device::cuda());
-  launch(atomics, {4, 128}, counter.data<int>(), total.data<float>(), maximum.data<int>(), winner.data<int>(),
+  launch(atomics, config(4, 128), counter.data<int>(), total.data<float>(), maximum.data<int>(), winner.data<int>(),
          last.data<int>());
   REQUIRE(counter.item<int>() == 512);
   REQUIRE(total.item<float>() == 256.0f);
@@ -235,9 +242,9 @@ TEST_CASE("an exception in one thread fails the launch instead of hanging") {
   EmulatorSettingsGuard guard;
   emulator::set_block_order(emulator::BlockOrder::in_order);
   Tensor output = zeros_i32(3 * 128);
-  REQUIRE_THROWS_MINIDL(launch(throw_in_one_thread, {3, 128}, output.data<int>()),
+  REQUIRE_THROWS_MINIDL(launch(throw_in_one_thread, config(3, 128), output.data<int>()),
                         "thread (77, 0, 0) of block (1, 0, 0) threw: boom");
-  REQUIRE_THROWS_MINIDL(launch(throw_in_one_thread, {3, 128}, output.data<int>()), "test_emulator.cpp:");
+  REQUIRE_THROWS_MINIDL(launch(throw_in_one_thread, config(3, 128), output.data<int>()), "test_emulator.cpp:");
   // The launch stopped at the failing block: block 2 never ran.
   std::vector<int> values = output.to_vector<int>();
   REQUIRE(std::all_of(values.begin(), values.begin() + 128, [](int v) { return v == 1; }));
@@ -245,20 +252,20 @@ TEST_CASE("an exception in one thread fails the launch instead of hanging") {
 }
 
 TEST_CASE("a block whose threads wait at different barriers is reported as deadlocked") {
-  REQUIRE_THROWS_MINIDL(launch(deadlock, {1, 64}), "block (0, 0, 0) deadlocked");
+  REQUIRE_THROWS_MINIDL(launch(deadlock, config(1, 64)), "block (0, 0, 0) deadlocked");
 }
 
 TEST_CASE("a launch of more than 1024 threads per block fails like CUDA") {
-  REQUIRE_THROWS_MINIDL(launch(nothing, {1, 2048}),
+  REQUIRE_THROWS_MINIDL(launch(nothing, config(1, 2048)),
                         "kernel launch with grid (1, 1, 1), block (2048, 1, 1) and 0 bytes of dynamic shared memory "
                         "failed at");
-  REQUIRE_THROWS_MINIDL(launch(nothing, {1, {32, 32, 2}}), "invalid configuration argument (cudaErrorInvalidConfiguration)");
-  REQUIRE_THROWS_MINIDL(launch(nothing, {0, 32}), "invalid configuration argument");
-  REQUIRE_NOTHROW(launch(nothing, {1, 32}));
+  REQUIRE_THROWS_MINIDL(launch(nothing, config(1, {32, 32, 2})), "invalid configuration argument (cudaErrorInvalidConfiguration)");
+  REQUIRE_THROWS_MINIDL(launch(nothing, config(0, 32)), "invalid configuration argument");
+  REQUIRE_NOTHROW(launch(nothing, config(1, 32)));
 }
 
 TEST_CASE("more dynamic shared memory than a block can have fails the launch") {
-  REQUIRE_THROWS_MINIDL(launch(nothing, {1, 32, 64 * 1024}), "invalid argument (cudaErrorInvalidValue)");
+  REQUIRE_THROWS_MINIDL(launch(nothing, config(1, 32, 64 * 1024)), "invalid argument (cudaErrorInvalidValue)");
 }
 
 TEST_CASE("blocks run in order or shuffled when asked") {
@@ -266,7 +273,7 @@ TEST_CASE("blocks run in order or shuffled when asked") {
   constexpr int kBlocks = 8;
   auto run = [] {
     Tensor next = zeros_i32(1), order = zeros_i32(kBlocks);
-    launch(record_block_order, {kBlocks, 32}, next.data<int>(), order.data<int>());
+    launch(record_block_order, config(kBlocks, 32), next.data<int>(), order.data<int>());
     return order.to_vector<int>();
   };
   std::vector<int> in_order(kBlocks);
@@ -286,8 +293,8 @@ TEST_CASE("the emulator counts allocations and host synchronisations and launche
   cuda::check_cuda(cudaMalloc(&device, 256), "cudaMalloc");
   int value = 7;
   cuda::check_cuda(cudaMemcpy(device, &value, sizeof(value), cudaMemcpyHostToDevice), "cudaMemcpy");
-  launch(nothing, {2, 32});
-  launch(nothing, {1, 32});
+  launch(nothing, config(2, 32));
+  launch(nothing, config(1, 32));
   cuda::check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
   cuda::check_cuda(cudaFree(device), "cudaFree");
   emulator::Counters used = emulator::counters() - before;
@@ -295,6 +302,38 @@ TEST_CASE("the emulator counts allocations and host synchronisations and launche
   REQUIRE(used.device_frees == 1);
   REQUIRE(used.host_synchronizations == 2);
   REQUIRE(used.launches == 2);
+}
+
+TEST_CASE("a launch recorder keeps each launch's grid block and declared work and record-only runs no body") {
+  Tensor output = Tensor::zeros({4 * 64}, DType::i32, Device::cuda());
+  const std::vector<int> zeros(4 * 64, 0);
+  {
+    emulator::LaunchRecorder recorder(emulator::LaunchRecorder::Mode::record_only);
+    launch(broadcast_block_index, {dim3(4), dim3(64), 0, nullptr, cuda::elements(256)}, output.data<int>());
+    REQUIRE(output.to_vector<int>() == zeros);  // recorded, not run
+    cublasHandle_t handle = cuda::cublas_handle();
+    const float one = 1.0f, zero = 0.0f;
+    auto* matrix = reinterpret_cast<float*>(output.data<int>());
+    cuda::check_cublas(cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_N, 4, 4, 4, &one, matrix, 4, matrix, 4, &zero,
+                                   matrix, 4),
+                       "cublasSgemm");
+    const std::vector<emulator::LaunchRecord> records = recorder.records();
+    REQUIRE(records.size() == 2);
+    REQUIRE(records[0].grid.x == 4);
+    REQUIRE(records[0].block.x == 64);
+    REQUIRE(records[0].work.amount == 256);
+    REQUIRE(std::string(records[0].work.kind) == "elements");
+    REQUIRE_THAT(records[0].where.file, Catch::EndsWith("test_emulator.cpp"));
+    REQUIRE(records[1].grid.x == 0);  // a library's own launch
+    REQUIRE(records[1].work.amount == 64);
+    REQUIRE(std::string(records[1].work.kind) == "multiply-adds");
+    REQUIRE(output.to_vector<int>() == zeros);  // the GEMM computed nothing either
+    REQUIRE_THROWS_MINIDL(emulator::LaunchRecorder(emulator::LaunchRecorder::Mode::run), "another recorder is alive");
+  }
+  emulator::LaunchRecorder recorder(emulator::LaunchRecorder::Mode::run);
+  launch(broadcast_block_index, {dim3(4), dim3(64), 0, nullptr, cuda::elements(256)}, output.data<int>());
+  REQUIRE(recorder.records().size() == 1);
+  REQUIRE(output.to_vector<int>() != zeros);  // run as well as recorded
 }
 
 TEST_CASE("a memory limit makes cuda allocations fail with a clear out of memory message") {

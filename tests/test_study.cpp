@@ -144,7 +144,8 @@ TEST_CASE("the study's flags are parsed and bad ones are named") {
   REQUIRE_THROWS_MINIDL(parse({"--colour"}), "--colour: missing value");
   REQUIRE_THROWS_MINIDL(parse({"--colour", "red"}), "unknown flag '--colour'");
   REQUIRE_THROWS_MINIDL(parse({"extra"}), "unexpected argument 'extra'");
-  REQUIRE_THROWS_MINIDL(parse({"--implementation", "conv2d"}), "expected OP=IMPL");
+  REQUIRE_THROWS_MINIDL(parse({"--implementation", "conv2d"}), "expected OP=NAME");
+  REQUIRE_THROWS_MINIDL(parse({"--implementation", "convolution=gemm"}), "unknown op 'convolution'");
   REQUIRE_THROWS_MINIDL(parse({"--threads", "0"}), "--threads: 0 is out of range");
   REQUIRE_THROWS_MINIDL(parse({"--on-divergence", "ignore"}), "--on-divergence: expected stop or skip, got 'ignore'");
 }

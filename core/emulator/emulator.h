@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "minidl/core/source_location.h"
 #include "minidl/core/emulator/cuda_emulator.h"
@@ -40,18 +41,52 @@ enum class BlockOrder { in_order, shuffled };
 void set_block_order(BlockOrder order, std::uint64_t seed = 0);
 BlockOrder block_order();
 
+// What a launch's call site declared about its work (kernels/cuda/kernel_support.h).
+struct DeclaredWork {
+  std::int64_t amount = 0;
+  const char* kind = "";  // "multiply-adds" or "elements"
+};
+
+// One launch as a LaunchRecorder saw it.
+struct LaunchRecord {
+  SourceLocation where;  // the launch's call site
+  dim3 grid, block;      // grid (0, 0, 0) for a library's own launch (the cuBLAS stand-in)
+  DeclaredWork work;
+};
+
+// While a recorder lives, every launch (and every cuBLAS call) is recorded. In record_only
+// mode no kernel body runs and the cuBLAS stand-in computes nothing, so a whole training
+// step at full size is recorded in moments: the launches' grids are the ones a GPU
+// would get, the device memory's contents are garbage. One recorder at a time.
+class LaunchRecorder {
+ public:
+  enum class Mode { run, record_only };
+  explicit LaunchRecorder(Mode mode);
+  ~LaunchRecorder();
+  LaunchRecorder(const LaunchRecorder&) = delete;
+  LaunchRecorder& operator=(const LaunchRecorder&) = delete;
+
+  // The launches so far, in order.
+  std::vector<LaunchRecord> records() const;
+  // Forgets the launches so far.
+  void clear();
+};
+
 // Runs kernel_body on every thread of every block of the grid, and returns when all
-// have finished. An invalid configuration (no threads, more than 1024 threads per
+// have finished (unless a LaunchRecorder in record_only mode lives). An invalid configuration (no threads, more than 1024 threads per
 // block, more than 48 KiB of dynamic shared memory) is reported like CUDA does,
 // through cudaGetLastError(). A thread that throws, a shuffle with a wrong mask or a
 // deadlocked block make it throw Error naming the thread, the block and `where`.
-void launch(dim3 grid, dim3 block, std::size_t dynamic_shared_bytes, cudaStream_t stream,
+void launch(dim3 grid, dim3 block, std::size_t dynamic_shared_bytes, cudaStream_t stream, DeclaredWork work,
             const std::function<void()>& kernel_body, SourceLocation where);
 
 namespace detail {
 // For the runtime and cuBLAS parts of the emulator.
 void set_last_error(cudaError_t error);
 void count_launch();
+// For the cuBLAS stand-in: records a GEMM of multiply_adds with a LaunchRecorder, and
+// returns false when it must not compute (record_only).
+bool record_library_call(std::int64_t multiply_adds, SourceLocation where = SourceLocation::current());
 }  // namespace detail
 
 }  // namespace minidl::emulator

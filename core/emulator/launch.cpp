@@ -340,8 +340,62 @@ BlockOrder block_order() {
   return block_order_setting().order;
 }
 
-void launch(dim3 grid, dim3 block_dim, std::size_t dynamic_shared_bytes, cudaStream_t, const std::function<void()>& kernel_body,
-            SourceLocation where) {
+// ---- LaunchRecorder ---------------------------------------------------------------------
+
+namespace {
+
+struct Recording {
+  std::mutex mutex;
+  bool active = false;
+  bool record_only = false;
+  std::vector<LaunchRecord> records;
+};
+
+Recording& recording() {
+  static Recording instance;
+  return instance;
+}
+
+// Records a launch when a recorder lives; true when its body must run.
+bool record(const LaunchRecord& launch_record) {
+  Recording& r = recording();
+  std::lock_guard lock(r.mutex);
+  if (!r.active) return true;
+  r.records.push_back(launch_record);
+  return !r.record_only;
+}
+
+}  // namespace
+
+LaunchRecorder::LaunchRecorder(Mode mode) {
+  Recording& r = recording();
+  std::lock_guard lock(r.mutex);
+  if (r.active) fail("LaunchRecorder: another recorder is alive; one at a time");
+  r.active = true;
+  r.record_only = mode == Mode::record_only;
+  r.records.clear();
+}
+
+LaunchRecorder::~LaunchRecorder() {
+  Recording& r = recording();
+  std::lock_guard lock(r.mutex);
+  r.active = false;
+  r.record_only = false;
+  r.records.clear();
+}
+
+std::vector<LaunchRecord> LaunchRecorder::records() const {
+  std::lock_guard lock(recording().mutex);
+  return recording().records;
+}
+
+void LaunchRecorder::clear() {
+  std::lock_guard lock(recording().mutex);
+  recording().records.clear();
+}
+
+void launch(dim3 grid, dim3 block_dim, std::size_t dynamic_shared_bytes, cudaStream_t, DeclaredWork work,
+            const std::function<void()>& kernel_body, SourceLocation where) {
   if (current.block != nullptr)
     fail("kernel launch at {}:{}: a kernel cannot launch kernels in the emulator", where.file, where.line);
   if (!is_valid_configuration(grid, block_dim)) {
@@ -352,8 +406,9 @@ void launch(dim3 grid, dim3 block_dim, std::size_t dynamic_shared_bytes, cudaStr
     detail::set_last_error(cudaErrorInvalidValue);
     return;
   }
-  std::lock_guard lock(launch_mutex());
   detail::count_launch();
+  if (!record({where, grid, block_dim, work})) return;
+  std::lock_guard lock(launch_mutex());
   std::vector<std::byte> dynamic_shared(dynamic_shared_bytes);
   for (std::uint64_t linear : blocks_in_launch_order(grid)) {
     uint3 index = {static_cast<unsigned>(linear % grid.x), static_cast<unsigned>(linear / grid.x % grid.y),
@@ -424,6 +479,10 @@ void* dynamic_shared_memory() { return current_block("dynamic_shared_memory").dy
 void check_shuffle_width(int width, const char* operation) {
   if (width < 1 || width > kLanes || !std::has_single_bit(static_cast<unsigned>(width)))
     fail("{}: width {} is not a power of two from 1 to 32", operation, width);
+}
+
+bool record_library_call(std::int64_t multiply_adds, SourceLocation where) {
+  return record({where, dim3(0, 0, 0), dim3(0, 0, 0), {multiply_adds, "multiply-adds"}});
 }
 
 void fail_lane_not_in_mask(const char* operation, int lane, int source, unsigned mask) {

@@ -11,6 +11,7 @@
 namespace minidl::tutorial::cuda {
 
 using minidl::cuda::blocks_for;
+using minidl::cuda::elements;
 using minidl::cuda::global_thread_index;
 using minidl::cuda::launch;
 
@@ -44,15 +45,15 @@ __global__ void leaky_relu_backward_kernel(const float* grad_output, const float
 void leaky_relu_forward(const float* input, float* output, std::int64_t count, float negative_slope,
                         cudaStream_t stream) {
   if (count == 0) return;
-  launch(leaky_relu_forward_kernel, {blocks_for(count, kThreads), kThreads, 0, stream}, input, output, count,
-         negative_slope);
+  launch(leaky_relu_forward_kernel, {blocks_for(count, kThreads), kThreads, 0, stream, elements(count)}, input,
+         output, count, negative_slope);
 }
 
 void leaky_relu_backward(const float* grad_output, const float* input, float* grad_input, std::int64_t count,
                          float negative_slope, cudaStream_t stream) {
   if (count == 0) return;
-  launch(leaky_relu_backward_kernel, {blocks_for(count, kThreads), kThreads, 0, stream}, grad_output, input,
-         grad_input, count, negative_slope);
+  launch(leaky_relu_backward_kernel, {blocks_for(count, kThreads), kThreads, 0, stream, elements(count)},
+         grad_output, input, grad_input, count, negative_slope);
 }
 
 }  // namespace minidl::tutorial::cuda

@@ -32,7 +32,8 @@ options
   --data-dir DIR           the CIFAR-10 binary files (else $MINIDL_CIFAR10_DIR, else --download)
   --download               fetch cifar-10-binary.tar.gz (170 MB, MD5-checked) when no data is found
   --output-dir DIR         where results go (default study-results)
-  --implementation OP=IMPL an op's implementation on the device, e.g. conv2d=reference (repeatable)
+  --implementation OP=NAME an op's implementation on the device, e.g. conv2d=reference (repeatable;
+                           bench_ops --list shows every registered one)
   --records-per-file N     records in each data file (default 10000; for small test sets)
   --resume                 go on from each run's checkpoint (output dir/checkpoints/RUN.safetensors),
                            written at every epoch's end and on SIGINT or SIGTERM
@@ -158,12 +159,12 @@ StudyArgs parse_study_args(int argc, const char* const* argv) {
       fail("unknown flag '{}' (see --help)", flag);
     }
   }
-  // After --device, whichever came first.
+  // The op names now; the implementation names when main() chooses them for the device.
   for (const std::string& text : implementation_texts) {
     std::size_t equals = text.find('=');
-    if (equals == std::string::npos) fail("--implementation: expected OP=IMPL, got '{}'", text);
-    args.implementations.emplace_back(ops::parse_op(text.substr(0, equals)),
-                                      ops::parse_implementation(text.substr(equals + 1)));
+    if (equals == std::string::npos) fail("--implementation: expected OP=NAME, got '{}'", text);
+    ops::parse_op(text.substr(0, equals));
+    args.implementations.push_back(text);
   }
   return args;
 }

@@ -21,9 +21,7 @@
 #include "minidl/data/cifar10.h"
 #include "report.h"
 #include "study.h"
-#if defined(MINIDL_WITH_CUDA)
 #include "minidl/core/cuda_runtime.h"
-#endif
 
 using namespace minidl;
 using namespace minidl::study;
@@ -64,9 +62,7 @@ std::string utc_now() {
 }
 
 std::string device_description(Device device) {
-#if defined(MINIDL_WITH_CUDA)
   if (device.is_cuda()) return fmt::format("{} ({})", device.str(), cuda::describe());
-#endif
   return fmt::format("{} ({} threads)", device.str(), num_threads());
 }
 
@@ -80,8 +76,8 @@ int run(int argc, char** argv) {
   options.stop_requested = [] { return stop_signal != 0; };
   if (options.device.is_cuda()) require_cuda("--device cuda");
   if (args.threads > 0) set_num_threads(args.threads);
-  for (const auto& [op, implementation] : args.implementations)
-    ops::set_implementation(op, options.device.type, implementation);
+  for (const std::string& op_equals_name : args.implementations)
+    ops::set_implementation(op_equals_name, options.device.type);
   if (args.deterministic) ops::set_deterministic(true);
 
   const std::string data_dir = data::find_cifar10(

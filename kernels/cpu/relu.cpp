@@ -14,8 +14,10 @@ void relu_forward(const T* input, T* output, std::int64_t count) {
 
 // Backward: d output / d input is 1 where the input was positive and 0 elsewhere
 // (at 0 too, as in PyTorch). output > 0 exactly where input > 0, so the forward's
-// output is all backward needs, and the input can have been overwritten in place:
-//   grad_input[i] = output[i] > 0 ? grad_output[i] : 0
+// output is all backward needs, and the input can have been overwritten in place.
+// As PyTorch's threshold_backward, the test is written "output <= 0", so that a NaN
+// output (from a NaN input) passes its gradient on:
+//   grad_input[i] = output[i] <= 0 ? 0 : grad_output[i]
 // Element i is read before it is written, so grad_input may be grad_output.
 // grad_output[i] is loaded whether it is used or not: the compiler may then turn the
 // choice into a vector select, where a load on one side only keeps it a branch.
@@ -23,7 +25,7 @@ template <typename T>
 void relu_backward(const T* grad_output, const T* output, T* grad_input, std::int64_t count) {
   for (std::int64_t i = 0; i < count; ++i) {
     const T dy = grad_output[i];
-    grad_input[i] = output[i] > T(0) ? dy : T(0);  // doc:relu-grad-input
+    grad_input[i] = output[i] <= T(0) ? T(0) : dy;  // doc:relu-grad-input
   }
 }
 

@@ -138,7 +138,7 @@ void batch_norm2d_forward_train(const float* input, const float* weight, const f
                                 std::int64_t N, std::int64_t C, std::int64_t HW, float eps, float momentum,
                                 cudaStream_t stream) {
   if (C == 0) return;
-  launch(batch_norm2d_forward_train_kernel, {static_cast<unsigned>(C), kThreads, 0, stream}, input, weight, bias,
+  launch(batch_norm2d_forward_train_kernel, {static_cast<unsigned>(C), kThreads, 0, stream, elements(N * C * HW)}, input, weight, bias,
          running_mean, running_var, output, save_mean, save_invstd, N, C, HW, eps, momentum);
 }
 
@@ -147,7 +147,7 @@ void batch_norm2d_forward_eval(const float* input, const float* weight, const fl
                                std::int64_t HW, float eps, cudaStream_t stream) {
   const std::int64_t count = N * C * HW;
   if (count == 0) return;
-  launch(batch_norm2d_forward_eval_kernel, {blocks_for(count, kThreads), kThreads, 0, stream}, input, weight, bias,
+  launch(batch_norm2d_forward_eval_kernel, {blocks_for(count, kThreads), kThreads, 0, stream, elements(count)}, input, weight, bias,
          running_mean, running_var, output, count, C, HW, eps);
 }
 
@@ -156,7 +156,7 @@ void batch_norm2d_backward_train(const float* grad_output, const float* input, c
                                  float* grad_weight, float* grad_bias, std::int64_t N, std::int64_t C,
                                  std::int64_t HW, cudaStream_t stream) {
   if (C == 0) return;
-  launch(batch_norm2d_backward_train_kernel, {static_cast<unsigned>(C), kThreads, 0, stream}, grad_output, input,
+  launch(batch_norm2d_backward_train_kernel, {static_cast<unsigned>(C), kThreads, 0, stream, elements(N * C * HW)}, grad_output, input,
          weight, save_mean, save_invstd, grad_input, grad_weight, grad_bias, N, C, HW);
 }
 
@@ -165,7 +165,7 @@ void batch_norm2d_backward_eval(const float* grad_output, const float* input, co
                                 float* grad_weight, float* grad_bias, std::int64_t N, std::int64_t C, std::int64_t HW,
                                 float eps, cudaStream_t stream) {
   if (C == 0) return;
-  launch(batch_norm2d_backward_eval_kernel, {static_cast<unsigned>(C), kThreads, 0, stream}, grad_output, input,
+  launch(batch_norm2d_backward_eval_kernel, {static_cast<unsigned>(C), kThreads, 0, stream, elements(N * C * HW)}, grad_output, input,
          weight, running_mean, running_var, grad_input, grad_weight, grad_bias, N, C, HW, eps);
 }
 

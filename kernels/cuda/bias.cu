@@ -47,7 +47,7 @@ void add_bias(float* data, const float* bias, std::int64_t N, std::int64_t C, st
               cudaStream_t stream) {
   std::int64_t count = N * C * inner;
   if (count == 0) return;
-  launch(add_bias_kernel, {blocks_for(count, kThreads), kThreads, 0, stream}, data, bias, C, inner, count);
+  launch(add_bias_kernel, {blocks_for(count, kThreads), kThreads, 0, stream, elements(count)}, data, bias, C, inner, count);
 }
 
 void accumulate_bias_grad(const float* grad_output, float* grad_bias, std::int64_t N, std::int64_t C,
@@ -55,7 +55,7 @@ void accumulate_bias_grad(const float* grad_output, float* grad_bias, std::int64
   if (C == 0) return;
   unsigned threads = 32;  // a power of two, for the tree
   while (threads < kThreads && threads < N * inner) threads *= 2;
-  launch(accumulate_bias_grad_kernel, {static_cast<unsigned>(C), threads, 0, stream}, grad_output, grad_bias, N, C,
+  launch(accumulate_bias_grad_kernel, {static_cast<unsigned>(C), threads, 0, stream, elements(N * C * inner)}, grad_output, grad_bias, N, C,
          inner);
 }
 

@@ -147,7 +147,7 @@ void conv2d_backward(const float* grad_output, const float* input, const float* 
                stream);
   tiled_gemm(Conv2dGradWeight{C_out, C_in * kernel_size, N * pixels, shape, grad_output, input, grad_weight}, stream);
   if (grad_bias != nullptr && C_out > 0)
-    launch(conv2d_grad_bias_kernel, {static_cast<unsigned>(C_out), kThreads, 0, stream}, grad_output, grad_bias, N,
+    launch(conv2d_grad_bias_kernel, {static_cast<unsigned>(C_out), kThreads, 0, stream, elements(N * C_out * pixels)}, grad_output, grad_bias, N,
            C_out, pixels);
 }
 

@@ -84,7 +84,7 @@ __global__ void cross_entropy_kernel(const float* logits, const std::int32_t* la
 void cross_entropy_forward_backward(const float* logits, const std::int32_t* labels, float* loss,
                                     float* grad_logits, std::int32_t* num_correct, std::int64_t N, std::int64_t K,
                                     cudaStream_t stream) {
-  launch(cross_entropy_kernel, {1, kThreads, 0, stream}, logits, labels, loss, grad_logits, num_correct, N, K);
+  launch(cross_entropy_kernel, {1, kThreads, 0, stream, elements(N * K)}, logits, labels, loss, grad_logits, num_correct, N, K);
 }
 
 }  // namespace minidl::cuda

@@ -39,9 +39,9 @@ __global__ void divergence_check_kernel(const float* loss, const FloatSpan* grad
 
 }  // namespace
 
-void divergence_check(const float* loss, const FloatSpanTable& gradients, std::int64_t step,
+void divergence_check(const float* loss, const FloatSpanTable& gradients, std::int64_t values, std::int64_t step,
                       bool skip_from_first_bad_step, const DivergenceState& state, cudaStream_t stream) {
-  launch(divergence_check_kernel, {1, kThreads, 0, stream}, loss, gradients.device_table(), gradients.size(), step,
+  launch(divergence_check_kernel, {1, kThreads, 0, stream, elements(values)}, loss, gradients.device_table(), gradients.size(), step,
          skip_from_first_bad_step, state);
 }
 

@@ -32,8 +32,8 @@ struct DivergenceState {
 // With bad = (loss[0] or a value of a table's array is NaN or Inf):
 //   if bad: bad_steps += 1; first_bad_step = step if it was -1
 //   skip_update = skip_from_first_bad_step ? (first_bad_step != -1) : bad
-// One launch of one block, queued on stream.
-void divergence_check(const float* loss, const FloatSpanTable& gradients, std::int64_t step,
+// One launch of one block, queued on stream; values is the gradients' total element count.
+void divergence_check(const float* loss, const FloatSpanTable& gradients, std::int64_t values, std::int64_t step,
                       bool skip_from_first_bad_step, const DivergenceState& state, cudaStream_t stream = nullptr);
 
 }  // namespace minidl::cuda

@@ -32,17 +32,17 @@ __global__ void add_kernel(const float* a, const float* b, float alpha, float* o
 
 void fill(float* data, float value, std::int64_t count, cudaStream_t stream) {
   if (count == 0) return;
-  launch(fill_kernel, {blocks_for(count, kThreads), kThreads, 0, stream}, data, value, count);
+  launch(fill_kernel, {blocks_for(count, kThreads), kThreads, 0, stream, elements(count)}, data, value, count);
 }
 
 void scale(float* data, float factor, std::int64_t count, cudaStream_t stream) {
   if (count == 0) return;
-  launch(scale_kernel, {blocks_for(count, kThreads), kThreads, 0, stream}, data, factor, count);
+  launch(scale_kernel, {blocks_for(count, kThreads), kThreads, 0, stream, elements(count)}, data, factor, count);
 }
 
 void add(const float* a, const float* b, float alpha, float* output, std::int64_t count, cudaStream_t stream) {
   if (count == 0) return;
-  launch(add_kernel, {blocks_for(count, kThreads), kThreads, 0, stream}, a, b, alpha, output, count);
+  launch(add_kernel, {blocks_for(count, kThreads), kThreads, 0, stream, elements(count)}, a, b, alpha, output, count);
 }
 
 }  // namespace minidl::cuda

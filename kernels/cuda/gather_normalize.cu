@@ -31,7 +31,7 @@ void gather_normalize(const std::uint8_t* images, const std::int64_t* indices, s
                       cudaStream_t stream) {
   std::int64_t count = batch * channels * pixels_per_channel;
   if (count == 0) return;
-  launch(gather_normalize_kernel, {blocks_for(count, kThreads), kThreads, 0, stream}, images, indices, count, channels,
+  launch(gather_normalize_kernel, {blocks_for(count, kThreads), kThreads, 0, stream, elements(count)}, images, indices, count, channels,
          pixels_per_channel, mean, stddev, output);
 }
 

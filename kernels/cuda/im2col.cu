@@ -68,13 +68,13 @@ std::int64_t im2col_size(const cpu::Conv2dShape& shape) {
 void im2col(const float* input, float* columns, const cpu::Conv2dShape& shape, cudaStream_t stream) {
   std::int64_t count = im2col_size(shape);
   if (count == 0) return;
-  launch(im2col_kernel, {blocks_for(count, kThreads), kThreads, 0, stream}, input, columns, shape, count);
+  launch(im2col_kernel, {blocks_for(count, kThreads), kThreads, 0, stream, elements(count)}, input, columns, shape, count);
 }
 
 void col2im(const float* columns, float* image, const cpu::Conv2dShape& shape, cudaStream_t stream) {
   std::int64_t count = shape.batch * shape.in_channels * shape.height * shape.width;
   if (count == 0) return;
-  launch(col2im_kernel, {blocks_for(count, kThreads), kThreads, 0, stream}, columns, image, shape, count);
+  launch(col2im_kernel, {blocks_for(count, kThreads), kThreads, 0, stream, elements(count)}, columns, image, shape, count);
 }
 
 }  // namespace minidl::cuda

@@ -4,8 +4,9 @@
 // A kernel source compiles twice: with nvcc for GPUs, and in the emulated flavour
 // as C++ against core/emulator/ (see docs/emulator.md). The two places where the
 // CUDA syntax cannot be shared are here:
-//   - a launch is launch(kernel, {grid, block, dynamic_shared_bytes, stream}, args...)
-//     instead of kernel<<<grid, block, dynamic_shared_bytes, stream>>>(args...);
+//   - a launch is launch(kernel, {grid, block, dynamic_shared_bytes, stream, work}, args...)
+//     instead of kernel<<<grid, block, dynamic_shared_bytes, stream>>>(args...), where work
+//     (below) says how much the kernel does;
 //   - dynamic shared memory is dynamic_shared_memory<T>() instead of
 //     `extern __shared__ T name[];`.
 // Include only from .cu files: under a plain host compiler of the real flavour the
@@ -22,17 +23,30 @@
 
 namespace minidl::cuda {
 
-// Where and how a kernel runs. The last argument records the caller's file:line
-// for the error message of a failed launch.
+// The work a launch does, as its call site declares it: the multiply-adds of a matrix
+// product, or the elements a kernel reads or writes. The emulator records it with the
+// grid (core/emulator/emulator.h), and a test checks that every launch with much work
+// has enough blocks to fill a GPU (tests/test_gpu_fill.cpp).
+struct Work {
+  std::int64_t amount;
+  const char* kind;  // "multiply-adds" or "elements"
+};
+inline Work multiply_adds(std::int64_t count) { return {count, "multiply-adds"}; }
+inline Work elements(std::int64_t count) { return {count, "elements"}; }
+
+// Where and how a kernel runs, and what work it does. The last argument records the
+// caller's file:line for the error message of a failed launch.
 struct LaunchConfig {
-  LaunchConfig(dim3 grid, dim3 block, std::size_t dynamic_shared_bytes = 0, cudaStream_t stream = nullptr,
+  LaunchConfig(dim3 grid, dim3 block, std::size_t dynamic_shared_bytes, cudaStream_t stream, Work work,
                SourceLocation where = SourceLocation::current())
-      : grid(grid), block(block), dynamic_shared_bytes(dynamic_shared_bytes), stream(stream), where(where) {}
+      : grid(grid), block(block), dynamic_shared_bytes(dynamic_shared_bytes), stream(stream), work(work),
+        where(where) {}
 
   dim3 grid;
   dim3 block;
   std::size_t dynamic_shared_bytes;
   cudaStream_t stream;
+  Work work;
   SourceLocation where;
 };
 
@@ -42,8 +56,8 @@ template <typename... Params, typename... Args>
 void launch(void (*kernel)(Params...), const LaunchConfig& config, Args... args) {
   static_assert(sizeof...(Params) == sizeof...(Args), "launch: the kernel takes a different number of arguments");
 #if defined(MINIDL_CUDA_EMULATOR)
-  emulator::launch(config.grid, config.block, config.dynamic_shared_bytes, config.stream, [&] { kernel(args...); },
-                   config.where);
+  emulator::launch(config.grid, config.block, config.dynamic_shared_bytes, config.stream,
+                   {config.work.amount, config.work.kind}, [&] { kernel(args...); }, config.where);
 #else
   kernel<<<config.grid, config.block, config.dynamic_shared_bytes, config.stream>>>(args...);
 #endif

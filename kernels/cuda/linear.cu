@@ -84,7 +84,7 @@ void linear_backward(const float* grad_output, const float* input, const float* 
     tiled_gemm(LinearGradInput{N, in_features, out_features, grad_output, weight, grad_input}, stream);
   tiled_gemm(LinearGradWeight{out_features, in_features, N, grad_output, input, grad_weight}, stream);
   if (grad_bias != nullptr && out_features > 0)
-    launch(column_sum_kernel, {blocks_for(out_features, kThreads), kThreads, 0, stream}, grad_output, grad_bias, N,
+    launch(column_sum_kernel, {blocks_for(out_features, kThreads), kThreads, 0, stream, elements(N * out_features)}, grad_output, grad_bias, N,
            out_features);
 }
 

@@ -76,14 +76,14 @@ void max_pool2d_forward(const float* input, float* output, std::int32_t* indices
                         cudaStream_t stream) {
   const std::int64_t count = shape.batch * shape.channels * shape.out_height * shape.out_width;
   if (count == 0) return;
-  launch(max_pool2d_forward_kernel, {blocks_for(count, kThreads), kThreads, 0, stream}, input, output, indices, shape);
+  launch(max_pool2d_forward_kernel, {blocks_for(count, kThreads), kThreads, 0, stream, elements(count)}, input, output, indices, shape);
 }
 
 void max_pool2d_backward(const float* grad_output, const std::int32_t* indices, float* grad_input,
                          const cpu::MaxPool2dShape& shape, cudaStream_t stream) {
   const std::int64_t count = shape.batch * shape.channels * shape.height * shape.width;
   if (count == 0) return;
-  launch(max_pool2d_backward_kernel, {blocks_for(count, kThreads), kThreads, 0, stream}, grad_output, indices,
+  launch(max_pool2d_backward_kernel, {blocks_for(count, kThreads), kThreads, 0, stream, elements(count)}, grad_output, indices,
          grad_input, shape);
 }
 

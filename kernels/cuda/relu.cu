@@ -20,25 +20,26 @@ __global__ void relu_forward_kernel(const float* input, float* output, std::int6
 }
 
 // doc:relu-grad-input
-// d output / d input is 1 where the output is positive, else 0 (at 0 too).
+// d output / d input is 0 where the output is <= 0 (at 0 too), else 1; a NaN output
+// passes its gradient, as PyTorch's threshold_backward.
 __global__ void relu_backward_kernel(const float* grad_output, const float* output, float* grad_input,
                                      std::int64_t count) {
   std::int64_t i = global_thread_index();
   if (i >= count) return;
-  grad_input[i] = output[i] > 0.0f ? grad_output[i] : 0.0f;
+  grad_input[i] = output[i] <= 0.0f ? 0.0f : grad_output[i];
 }
 
 }  // namespace
 
 void relu_forward(const float* input, float* output, std::int64_t count, cudaStream_t stream) {
   if (count == 0) return;
-  launch(relu_forward_kernel, {blocks_for(count, kThreads), kThreads, 0, stream}, input, output, count);
+  launch(relu_forward_kernel, {blocks_for(count, kThreads), kThreads, 0, stream, elements(count)}, input, output, count);
 }
 
 void relu_backward(const float* grad_output, const float* output, float* grad_input, std::int64_t count,
                    cudaStream_t stream) {
   if (count == 0) return;
-  launch(relu_backward_kernel, {blocks_for(count, kThreads), kThreads, 0, stream}, grad_output, output, grad_input,
+  launch(relu_backward_kernel, {blocks_for(count, kThreads), kThreads, 0, stream, elements(count)}, grad_output, output, grad_input,
          count);
 }
 

@@ -67,22 +67,18 @@ unsigned blocks_per_parameter(std::int64_t numel) {
 
 }  // namespace
 
-SgdParameterTable::SgdParameterTable(const std::vector<SgdTensor>& tensors) : DeviceTable(tensors) {
-  for (const SgdTensor& tensor : tensors) max_numel_ = std::max(max_numel_, tensor.numel);
-}
-
-void sgd_update(const SgdParameterTable& table, const SgdHyperparameters& hyperparameters, bool first_step,
-                const std::int64_t* skip_update, cudaStream_t stream) {
-  if (table.size() == 0 || table.max_numel() == 0) return;
-  dim3 grid(blocks_per_parameter(table.max_numel()), table.size());
-  launch(sgd_update_table_kernel, {grid, kThreads, 0, stream}, table.device_table(), hyperparameters, first_step,
+void sgd_update(const DeviceTable<SgdTensor>& table, std::int64_t max_numel, const SgdHyperparameters& hyperparameters,
+                bool first_step, const std::int64_t* skip_update, cudaStream_t stream) {
+  if (table.size() == 0 || max_numel == 0) return;
+  dim3 grid(blocks_per_parameter(max_numel), table.size());
+  launch(sgd_update_table_kernel, {grid, kThreads, 0, stream, elements(max_numel * table.size())}, table.device_table(), hyperparameters, first_step,
          skip_update);
 }
 
 void sgd_update(const SgdTensor& tensor, const SgdHyperparameters& hyperparameters, bool first_step,
                 const std::int64_t* skip_update, cudaStream_t stream) {
   if (tensor.numel == 0) return;
-  launch(sgd_update_one_kernel, {blocks_per_parameter(tensor.numel), kThreads, 0, stream}, tensor, hyperparameters,
+  launch(sgd_update_one_kernel, {blocks_per_parameter(tensor.numel), kThreads, 0, stream, elements(tensor.numel)}, tensor, hyperparameters,
          first_step, skip_update);
 }
 

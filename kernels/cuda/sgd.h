@@ -31,26 +31,15 @@ struct SgdHyperparameters {
   bool nesterov = false;
 };
 
-// The parameters of one optimizer as a table in device memory, which the update
-// kernel reads. Built once, when the parameters have their final storage, and
-// reused at every step.
-class SgdParameterTable : public DeviceTable<SgdTensor> {
- public:
-  explicit SgdParameterTable(const std::vector<SgdTensor>& tensors);
-
-  std::int64_t max_numel() const { return max_numel_; }  // sizes the launch's grid
-
- private:
-  std::int64_t max_numel_ = 0;
-};
-
-// One step of every parameter in table, in one launch queued on stream.
+// One step of every parameter in table (a table in device memory of the parameters of one
+// optimizer, kernels/cuda/device_table.h), in one launch queued on stream; max_numel is
+// the largest parameter's numel, which sizes the grid.
 // skip_update (device memory, may be nullptr): when it holds a non-zero value at run
 // time, the step changes no parameter (a divergence guard's verdict, read on the
 // device with no host synchronisation); a skipped first momentum step sets the new
 // buffers to 0.
-void sgd_update(const SgdParameterTable& table, const SgdHyperparameters& hyperparameters, bool first_step,
-                const std::int64_t* skip_update, cudaStream_t stream = nullptr);
+void sgd_update(const DeviceTable<SgdTensor>& table, std::int64_t max_numel, const SgdHyperparameters& hyperparameters,
+                bool first_step, const std::int64_t* skip_update, cudaStream_t stream = nullptr);
 
 // One step of one parameter, in one launch queued on stream (the tensor travels in
 // the launch's arguments: no table in device memory).

@@ -19,7 +19,7 @@ __global__ void accumulate_step_metrics_kernel(const float* loss, const std::int
 
 void accumulate_step_metrics(const float* loss, const std::int32_t* num_correct, double* total_loss,
                              std::int64_t* correct, cudaStream_t stream) {
-  launch(accumulate_step_metrics_kernel, {1, 1, 0, stream}, loss, num_correct, total_loss, correct);
+  launch(accumulate_step_metrics_kernel, {1, 1, 0, stream, elements(2)}, loss, num_correct, total_loss, correct);
 }
 
 }  // namespace minidl::cuda

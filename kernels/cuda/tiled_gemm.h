@@ -58,7 +58,7 @@ template <typename Problem>
 void tiled_gemm(const Problem& problem, cudaStream_t stream, SourceLocation where = SourceLocation::current()) {
   if (problem.rows == 0 || problem.cols == 0) return;
   const dim3 grid(blocks_for(problem.cols, kGemmTile), blocks_for(problem.rows, kGemmTile));
-  launch(tiled_gemm_kernel<Problem>, {grid, dim3(kGemmTile, kGemmTile), 0, stream, where}, problem);
+  launch(tiled_gemm_kernel<Problem>, {grid, dim3(kGemmTile, kGemmTile), 0, stream, multiply_adds(problem.rows * problem.cols * problem.depth), where}, problem);
 }
 
 }  // namespace minidl::cuda

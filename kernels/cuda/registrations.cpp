@@ -1,0 +1,214 @@
+// The CUDA implementations (minidl's kernels and cuBLAS), one registration line each, in
+// order of preference per op (kernels/registry.h), and the adapters that call each one's
+// device-pointer functions with the validated tensors of a call, on minidl's stream.
+// Every CUDA implementation serves f32.
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "minidl/core/cuda_api.h"
+#include "minidl/kernels/cuda/batch_norm2d.h"
+#include "minidl/kernels/cuda/conv2d.h"
+#include "minidl/kernels/cuda/cross_entropy.h"
+#include "minidl/kernels/cuda/cublas_ops.h"
+#include "minidl/kernels/cuda/divergence_check.h"
+#include "minidl/kernels/cuda/gather_normalize.h"
+#include "minidl/kernels/cuda/linear.h"
+#include "minidl/kernels/cuda/max_pool2d.h"
+#include "minidl/kernels/cuda/relu.h"
+#include "minidl/kernels/cuda/sgd.h"
+#include "minidl/kernels/cuda/step_metrics.h"
+#include "minidl/kernels/registry.h"
+
+namespace minidl::ops {
+
+namespace {
+
+const std::vector<DType> kF32{DType::f32};
+
+// The data of an optional f32 tensor: nullptr when it is undefined.
+float* data_or_null(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
+
+cudaStream_t stream() { return cuda::current_stream(); }
+
+namespace call {
+
+// ---- conv2d and linear: minidl's kernels and cuBLAS take the same arguments -------------
+
+template <auto forward>
+void conv2d_forward(const Conv2dForwardArgs& a) {
+  forward(a.input.data<float>(), a.weight.data<float>(), data_or_null(a.bias), a.output.data<float>(), a.shape,
+          stream());
+}
+
+template <auto backward>
+void conv2d_backward(const Conv2dBackwardArgs& a) {
+  backward(a.grad_output.data<float>(), a.input.data<float>(), a.weight.data<float>(), data_or_null(a.grad_input),
+           a.grad_weight.data<float>(), data_or_null(a.grad_bias), a.shape, stream());
+}
+
+template <auto forward>
+void linear_forward(const LinearForwardArgs& a) {
+  forward(a.input.data<float>(), a.weight.data<float>(), data_or_null(a.bias), a.output.data<float>(), a.shape.batch,
+          a.shape.in_features, a.shape.out_features, stream());
+}
+
+template <auto backward>
+void linear_backward(const LinearBackwardArgs& a) {
+  backward(a.grad_output.data<float>(), a.input.data<float>(), a.weight.data<float>(), data_or_null(a.grad_input),
+           a.grad_weight.data<float>(), data_or_null(a.grad_bias), a.shape.batch, a.shape.in_features,
+           a.shape.out_features, stream());
+}
+
+// ---- max_pool2d, relu, batch_norm2d ---------------------------------------------------------
+
+void max_pool2d_forward(const MaxPool2dForwardArgs& a) {
+  cuda::max_pool2d_forward(a.input.data<float>(), a.output.data<float>(), a.indices.data<std::int32_t>(), a.shape,
+                           stream());
+}
+
+void max_pool2d_backward(const MaxPool2dBackwardArgs& a) {
+  cuda::max_pool2d_backward(a.grad_output.data<float>(), a.indices.data<std::int32_t>(), a.grad_input.data<float>(),
+                            a.shape, stream());
+}
+
+void relu_forward(const ReluForwardArgs& a) {
+  cuda::relu_forward(a.input.data<float>(), a.output.data<float>(), a.input.numel(), stream());
+}
+
+void relu_backward(const ReluBackwardArgs& a) {
+  cuda::relu_backward(a.grad_output.data<float>(), a.output.data<float>(), a.grad_input.data<float>(),
+                      a.grad_output.numel(), stream());
+}
+
+void batch_norm2d_forward_train(const BatchNorm2dTrainForwardArgs& a) {
+  cuda::batch_norm2d_forward_train(a.input.data<float>(), a.weight.data<float>(), a.bias.data<float>(),
+                                   a.running_mean.data<float>(), a.running_var.data<float>(), a.output.data<float>(),
+                                   a.save_mean.data<float>(), a.save_invstd.data<float>(), a.shape.N, a.shape.C,
+                                   a.shape.HW, static_cast<float>(a.params.eps),
+                                   static_cast<float>(a.params.momentum), stream());
+}
+
+void batch_norm2d_forward_eval(const BatchNorm2dEvalForwardArgs& a) {
+  cuda::batch_norm2d_forward_eval(a.input.data<float>(), a.weight.data<float>(), a.bias.data<float>(),
+                                  a.running_mean.data<float>(), a.running_var.data<float>(), a.output.data<float>(),
+                                  a.shape.N, a.shape.C, a.shape.HW, static_cast<float>(a.params.eps), stream());
+}
+
+void batch_norm2d_backward_train(const BatchNorm2dTrainBackwardArgs& a) {
+  cuda::batch_norm2d_backward_train(a.grad_output.data<float>(), a.input.data<float>(), a.weight.data<float>(),
+                                    a.save_mean.data<float>(), a.save_invstd.data<float>(), a.grad_input.data<float>(),
+                                    a.grad_weight.data<float>(), a.grad_bias.data<float>(), a.shape.N, a.shape.C,
+                                    a.shape.HW, stream());
+}
+
+void batch_norm2d_backward_eval(const BatchNorm2dEvalBackwardArgs& a) {
+  cuda::batch_norm2d_backward_eval(a.grad_output.data<float>(), a.input.data<float>(), a.weight.data<float>(),
+                                   a.running_mean.data<float>(), a.running_var.data<float>(),
+                                   a.grad_input.data<float>(), a.grad_weight.data<float>(), a.grad_bias.data<float>(),
+                                   a.shape.N, a.shape.C, a.shape.HW, static_cast<float>(a.params.eps), stream());
+}
+
+// ---- cross_entropy, step_metrics, gather_normalize -------------------------------------------
+
+void cross_entropy(const CrossEntropyArgs& a) {
+  cuda::cross_entropy_forward_backward(a.logits.data<float>(), a.labels.data<std::int32_t>(), a.loss.data<float>(),
+                                       data_or_null(a.grad_logits), a.num_correct.data<std::int32_t>(),
+                                       a.logits.size(0), a.logits.size(1), stream());
+}
+
+void step_metrics(const StepMetricsArgs& a) {
+  cuda::accumulate_step_metrics(a.loss.data<float>(), a.num_correct.data<std::int32_t>(), a.total_loss.data<double>(),
+                                a.correct.data<std::int64_t>(), stream());
+}
+
+void gather_normalize(const GatherNormalizeArgs& a) {
+  cuda::gather_normalize(a.images.data<std::uint8_t>(), a.indices.data<std::int64_t>(), a.indices.numel(),
+                         static_cast<int>(a.images.size(1)), a.images.size(2) * a.images.size(3),
+                         a.mean.data<float>(), a.stddev.data<float>(), a.output.data<float>(), stream());
+}
+
+// ---- sgd and divergence_check: tables of every tensor, kept in the call site's workspace ----
+
+// A device table of records, built again when the records change (a tensor moved).
+template <typename Record>
+struct TableState {
+  std::vector<Record> records;                         // what table holds, in host memory
+  std::shared_ptr<cuda::DeviceTable<Record>> table;    // shared: a workspace's state is copyable
+};
+
+template <typename Record>
+const cuda::DeviceTable<Record>& table_of(Workspace& workspace, const std::vector<Record>& records) {
+  auto& state = workspace.state<TableState<Record>>();
+  if (state.table == nullptr || state.records != records) {
+    state.table = std::make_shared<cuda::DeviceTable<Record>>(records);
+    state.records = records;
+  }
+  return *state.table;
+}
+
+void sgd(const SgdArgs& a) {
+  const bool uses_momentum = a.params.momentum != 0.0;
+  std::vector<cuda::SgdTensor> records;
+  for (const SgdParameterTensors& parameter : a.parameters)
+    records.push_back({parameter.param->data<float>(), parameter.grad->data<float>(),
+                       uses_momentum ? parameter.momentum_buffer->data<float>() : nullptr, parameter.param->numel()});
+  const cuda::SgdHyperparameters hyperparameters{
+      static_cast<float>(a.params.lr), static_cast<float>(a.params.momentum), static_cast<float>(a.params.dampening),
+      static_cast<float>(a.params.weight_decay), a.params.nesterov};
+  const std::int64_t* skip_update = a.skip_update.defined() ? a.skip_update.data<std::int64_t>() : nullptr;
+  // One parameter travels in the launch's arguments; several in a table.
+  if (records.size() == 1) {
+    cuda::sgd_update(records[0], hyperparameters, a.first_step, skip_update, stream());
+    return;
+  }
+  std::int64_t max_numel = 0;
+  for (const cuda::SgdTensor& record : records) max_numel = std::max(max_numel, record.numel);
+  cuda::sgd_update(table_of(a.workspace, records), max_numel, hyperparameters, a.first_step, skip_update, stream());
+}
+
+void divergence_check(const DivergenceCheckArgs& a) {
+  std::vector<cuda::FloatSpan> spans;
+  std::int64_t values = 0;
+  for (const Tensor* gradient : a.gradients) {
+    spans.push_back({gradient->data<float>(), gradient->numel()});
+    values += gradient->numel();
+  }
+  std::int64_t* state = a.state.data<std::int64_t>();
+  cuda::divergence_check(a.loss.data<float>(), table_of(a.workspace, spans), values, a.step, a.skip_from_first_bad_step,
+                         {state, state + 1, a.skip_update.data<std::int64_t>()}, stream());
+}
+
+}  // namespace call
+
+}  // namespace
+
+void register_cuda_implementations(Registries& r) {
+  const DeviceType on_cuda = DeviceType::CUDA;
+  r.conv2d.add({"kernels", on_cuda, kF32, kAnySize, false, "implicit GEMM, 16x16 shared-memory tiles (kernels/cuda/conv2d.cu)"},
+               {call::conv2d_forward<cuda::conv2d_forward>, call::conv2d_backward<cuda::conv2d_backward>});
+  r.conv2d.add({"cublas", on_cuda, kF32, kAnySize, false, "im2col + cuBLAS SGEMM, bias by a kernel (kernels/cuda/cublas_ops.h)"},
+               {call::conv2d_forward<cublas::conv2d_forward>, call::conv2d_backward<cublas::conv2d_backward>});
+  r.max_pool2d.add({"kernels", on_cuda, kF32, kAnySize, false, "a thread per output (forward) or input (backward) element (kernels/cuda/max_pool2d.cu)"},
+                   {call::max_pool2d_forward, call::max_pool2d_backward});
+  r.relu.add({"kernels", on_cuda, kF32, kAnySize, false, "a thread per element (kernels/cuda/relu.cu)"},
+             {call::relu_forward, call::relu_backward});
+  r.batch_norm2d.add({"kernels", on_cuda, kF32, kAnySize, false, "a block per channel (kernels/cuda/batch_norm2d.cu)"},
+                     {call::batch_norm2d_forward_train, call::batch_norm2d_forward_eval, call::batch_norm2d_backward_train,
+                      call::batch_norm2d_backward_eval});
+  r.linear.add({"kernels", on_cuda, kF32, kAnySize, false, "16x16 shared-memory tiled GEMM (kernels/cuda/linear.cu)"},
+               {call::linear_forward<cuda::linear_forward>, call::linear_backward<cuda::linear_backward>});
+  r.linear.add({"cublas", on_cuda, kF32, kAnySize, false, "cuBLAS SGEMM, bias by a kernel (kernels/cuda/cublas_ops.h)"},
+               {call::linear_forward<cublas::linear_forward>, call::linear_backward<cublas::linear_backward>});
+  r.cross_entropy.add({"kernels", on_cuda, kF32, kAnySize, false, "one block, a warp per row (kernels/cuda/cross_entropy.cu)"},
+                      {call::cross_entropy});
+  r.sgd.add({"kernels", on_cuda, kF32, kAnySize, false, "every parameter in one launch (kernels/cuda/sgd.cu)"}, {call::sgd});
+  r.step_metrics.add({"kernels", on_cuda, kF32, kAnySize, false, "one thread adds two values (kernels/cuda/step_metrics.cu)"},
+                     {call::step_metrics});
+  r.divergence_check.add({"kernels", on_cuda, kF32, kAnySize, false, "one block reads the loss and every gradient (kernels/cuda/divergence_check.cu)"},
+                         {call::divergence_check});
+  r.gather_normalize.add({"kernels", on_cuda, kF32, kAnySize, false, "a thread per output element (kernels/cuda/gather_normalize.cu)"},
+                         {call::gather_normalize});
+}
+
+}  // namespace minidl::ops

@@ -1,0 +1,43 @@
+/// \file
+/// divergence_check: after a step's backward, whether its loss or any gradient holds a
+/// NaN or an Inf, recorded in state that stays on the device (optim/divergence_guard.h
+/// is the user's side).
+///
+///   bad = loss[0] or a value of some gradient is NaN or Inf
+///   if bad: bad_steps += 1; first_bad_step = step if it was -1
+///   skip_update = skip_from_first_bad_step ? (first_bad_step != -1) : bad
+/// state is (2) i64: first_bad_step, bad_steps; skip_update is (1) i64. On CUDA the
+/// check reads and writes device memory only: the host waits for nothing.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "minidl/core/tensor.h"
+#include "minidl/kernels/workspace.h"
+
+namespace minidl::ops {
+
+/// loss: one f32 (or f64 on the CPU); gradients: of loss's dtype and device; state and skip_update as above.
+/// workspace keeps the CUDA implementation's table of the gradients.
+void divergence_check(const Tensor& loss, std::span<const Tensor* const> gradients, std::int64_t step,
+                      bool skip_from_first_bad_step, Tensor& state, Tensor& skip_update,
+                      Workspace* workspace = nullptr);
+
+/// What an implementation receives: validated tensors.
+struct DivergenceCheckArgs {
+  const Tensor& loss;
+  std::span<const Tensor* const> gradients;
+  std::int64_t step;
+  bool skip_from_first_bad_step;
+  Tensor& state;
+  Tensor& skip_update;
+  Workspace& workspace;
+};
+
+/// The entry point of one divergence_check implementation (kernels/registry.h).
+struct DivergenceCheckFunctions {
+  void (*check)(const DivergenceCheckArgs& args);
+};
+
+}  // namespace minidl::ops
