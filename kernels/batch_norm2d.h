@@ -53,12 +53,16 @@ void batch_norm2d_backward_eval(const Tensor& grad_output, const Tensor& input, 
 
 /// The sizes of one batch_norm2d call: input (N, C, H, W) as N, C and HW = H*W.
 struct BatchNorm2dShape {
-  std::int64_t N, C, HW;
+  std::int64_t N;   ///< images
+  std::int64_t C;   ///< channels
+  std::int64_t HW;  ///< values per channel and image, H * W
 };
 
 /// What an implementation's training forward receives: validated tensors and sizes, the
 /// fused activation and the call site's workspace.
 struct BatchNorm2dTrainForwardArgs {
+  ///@{
+  /// The call's arguments, validated, named as the Tensor-level function above names them.
   const Tensor& input;
   const Tensor& weight;
   const Tensor& bias;
@@ -71,10 +75,13 @@ struct BatchNorm2dTrainForwardArgs {
   BatchNormParams params;
   Activation activation;
   Workspace& workspace;
+  ///@}
 };
 
 /// What an implementation's evaluation forward receives.
 struct BatchNorm2dEvalForwardArgs {
+  ///@{
+  /// The call's arguments, validated, named as the Tensor-level function above names them.
   const Tensor& input;
   const Tensor& weight;
   const Tensor& bias;
@@ -84,10 +91,13 @@ struct BatchNorm2dEvalForwardArgs {
   BatchNorm2dShape shape;
   BatchNormParams params;
   Activation activation;
+  ///@}
 };
 
 /// What an implementation's backward of the training forward receives.
 struct BatchNorm2dTrainBackwardArgs {
+  ///@{
+  /// The call's arguments, validated, named as the Tensor-level function above names them.
   const Tensor& grad_output;
   const Tensor& input;
   const Tensor& weight;
@@ -98,10 +108,13 @@ struct BatchNorm2dTrainBackwardArgs {
   Tensor& grad_bias;
   BatchNorm2dShape shape;
   Workspace& workspace;
+  ///@}
 };
 
 /// What an implementation's backward of the evaluation forward receives.
 struct BatchNorm2dEvalBackwardArgs {
+  ///@{
+  /// The call's arguments, validated, named as the Tensor-level function above names them.
   const Tensor& grad_output;
   const Tensor& input;
   const Tensor& weight;
@@ -112,14 +125,18 @@ struct BatchNorm2dEvalBackwardArgs {
   Tensor& grad_bias;
   BatchNorm2dShape shape;
   BatchNormParams params;
+  ///@}
 };
 
 /// The entry points of one batch_norm2d implementation (kernels/registry.h).
 struct BatchNorm2dFunctions {
+  ///@{
+  /// The entry points, each called with the validated arguments of one call.
   void (*forward_train)(const BatchNorm2dTrainForwardArgs& args);
   void (*forward_eval)(const BatchNorm2dEvalForwardArgs& args);
   void (*backward_train)(const BatchNorm2dTrainBackwardArgs& args);
   void (*backward_eval)(const BatchNorm2dEvalBackwardArgs& args);
+  ///@}
 };
 
 }  // namespace minidl::ops

@@ -43,6 +43,8 @@ void conv2d_backward(const Tensor& grad_output, const Tensor& input, const Tenso
 /// (bias may be undefined), their sizes, the fused activation (Activation::relu only
 /// for an implementation that fuses_relu) and the call site's workspace.
 struct Conv2dForwardArgs {
+  ///@{
+  /// The call's arguments, validated, named as the Tensor-level function above names them.
   const Tensor& input;
   const Tensor& weight;
   const Tensor& bias;
@@ -50,10 +52,13 @@ struct Conv2dForwardArgs {
   const cpu::Conv2dShape& shape;
   Activation activation;
   Workspace& workspace;
+  ///@}
 };
 
 /// What an implementation's backward receives (grad_input and grad_bias may be undefined).
 struct Conv2dBackwardArgs {
+  ///@{
+  /// The call's arguments, validated, named as the Tensor-level function above names them.
   const Tensor& grad_output;
   const Tensor& input;
   const Tensor& weight;
@@ -62,12 +67,16 @@ struct Conv2dBackwardArgs {
   Tensor& grad_bias;
   const cpu::Conv2dShape& shape;
   Workspace& workspace;
+  ///@}
 };
 
 /// The entry points of one conv2d implementation (kernels/registry.h).
 struct Conv2dFunctions {
+  ///@{
+  /// The entry points, each called with the validated arguments of one call.
   void (*forward)(const Conv2dForwardArgs& args);
   void (*backward)(const Conv2dBackwardArgs& args);
+  ///@}
 };
 
 }  // namespace minidl::ops

@@ -22,16 +22,22 @@ void cross_entropy_forward_backward(const Tensor& logits, const Tensor& labels, 
 /// Error naming the row, the CUDA kernel (which cannot throw without a host
 /// synchronisation) makes the loss NaN.
 struct CrossEntropyArgs {
+  ///@{
+  /// The call's arguments, validated, named as the Tensor-level function above names them.
   const Tensor& logits;
   const Tensor& labels;
   Tensor& loss;
   Tensor& grad_logits;
   Tensor& num_correct;
+  ///@}
 };
 
 /// The entry point of one cross_entropy implementation (kernels/registry.h).
 struct CrossEntropyFunctions {
+  ///@{
+  /// The entry points, each called with the validated arguments of one call.
   void (*forward_backward)(const CrossEntropyArgs& args);
+  ///@}
 };
 
 }  // namespace minidl::ops

@@ -26,6 +26,8 @@ void divergence_check(const Tensor& loss, std::span<const Tensor* const> gradien
 
 /// What an implementation receives: validated tensors.
 struct DivergenceCheckArgs {
+  ///@{
+  /// The call's arguments, validated, named as the Tensor-level function above names them.
   const Tensor& loss;
   std::span<const Tensor* const> gradients;
   std::int64_t step;
@@ -33,11 +35,15 @@ struct DivergenceCheckArgs {
   Tensor& state;
   Tensor& skip_update;
   Workspace& workspace;
+  ///@}
 };
 
 /// The entry point of one divergence_check implementation (kernels/registry.h).
 struct DivergenceCheckFunctions {
+  ///@{
+  /// The entry points, each called with the validated arguments of one call.
   void (*check)(const DivergenceCheckArgs& args);
+  ///@}
 };
 
 }  // namespace minidl::ops

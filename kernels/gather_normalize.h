@@ -20,16 +20,22 @@ void gather_normalize(const Tensor& images, const Tensor& indices, const Tensor&
 
 /// What an implementation receives: validated tensors.
 struct GatherNormalizeArgs {
+  ///@{
+  /// The call's arguments, validated, named as the Tensor-level function above names them.
   const Tensor& images;
   const Tensor& indices;
   const Tensor& mean;
   const Tensor& stddev;
   Tensor& output;
+  ///@}
 };
 
 /// The entry point of one gather_normalize implementation (kernels/registry.h).
 struct GatherNormalizeFunctions {
+  ///@{
+  /// The entry points, each called with the validated arguments of one call.
   void (*gather)(const GatherNormalizeArgs& args);
+  ///@}
 };
 
 }  // namespace minidl::ops

@@ -35,6 +35,8 @@ struct LinearShape {
 /// What an implementation's forward receives: validated tensors (bias may be undefined),
 /// their sizes, the fused activation and the call site's workspace.
 struct LinearForwardArgs {
+  ///@{
+  /// The call's arguments, validated, named as the Tensor-level function above names them.
   const Tensor& input;
   const Tensor& weight;
   const Tensor& bias;
@@ -42,10 +44,13 @@ struct LinearForwardArgs {
   LinearShape shape;
   Activation activation;
   Workspace& workspace;
+  ///@}
 };
 
 /// What an implementation's backward receives (grad_input and grad_bias may be undefined).
 struct LinearBackwardArgs {
+  ///@{
+  /// The call's arguments, validated, named as the Tensor-level function above names them.
   const Tensor& grad_output;
   const Tensor& input;
   const Tensor& weight;
@@ -54,12 +59,16 @@ struct LinearBackwardArgs {
   Tensor& grad_bias;
   LinearShape shape;
   Workspace& workspace;
+  ///@}
 };
 
 /// The entry points of one linear implementation (kernels/registry.h).
 struct LinearFunctions {
+  ///@{
+  /// The entry points, each called with the validated arguments of one call.
   void (*forward)(const LinearForwardArgs& args);
   void (*backward)(const LinearBackwardArgs& args);
+  ///@}
 };
 
 }  // namespace minidl::ops

@@ -36,26 +36,35 @@ void max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, Tenso
 
 /// What an implementation's forward receives: validated tensors and their sizes.
 struct MaxPool2dForwardArgs {
+  ///@{
+  /// The call's arguments, validated, named as the Tensor-level function above names them.
   const Tensor& input;
   Tensor& output;
   Tensor& indices;
   const cpu::MaxPool2dShape& shape;
+  ///@}
 };
 
 /// What an implementation's backward receives (output is defined when after_relu).
 struct MaxPool2dBackwardArgs {
+  ///@{
+  /// The call's arguments, validated, named as the Tensor-level function above names them.
   const Tensor& grad_output;
   const Tensor& indices;
   const Tensor& output;
   Tensor& grad_input;
   const cpu::MaxPool2dShape& shape;
   bool after_relu;
+  ///@}
 };
 
 /// The entry points of one max_pool2d implementation (kernels/registry.h).
 struct MaxPool2dFunctions {
+  ///@{
+  /// The entry points, each called with the validated arguments of one call.
   void (*forward)(const MaxPool2dForwardArgs& args);
   void (*backward)(const MaxPool2dBackwardArgs& args);
+  ///@}
 };
 
 }  // namespace minidl::ops

@@ -54,6 +54,7 @@ constexpr std::int64_t kInt32Size = std::numeric_limits<std::int32_t>::max();
 /// and the rule that picks an implementation for a call (see kernels/implementation.h).
 class OpRegistryBase {
  public:
+  /// An empty registry of op.
   explicit OpRegistryBase(Op op) : op_(op) {}
   OpRegistryBase(const OpRegistryBase&) = delete;
   OpRegistryBase& operator=(const OpRegistryBase&) = delete;
@@ -81,9 +82,9 @@ class OpRegistryBase {
   void check_after_relu(const ImplementationInfo& info, bool after_relu) const;
 
  protected:
-  // Adds an implementation; throws Error when its name is taken on its device.
+  /// Adds an implementation; throws Error when its name is taken on its device.
   void add_info(ImplementationInfo info);
-  // Throws Error unless every defined tensor has at most the implementation's max_elements.
+  /// Throws Error unless every defined tensor has at most the implementation's max_elements.
   void check_size(std::size_t position, std::initializer_list<const Tensor*> tensors) const;
 
  private:
@@ -98,7 +99,8 @@ class OpRegistryBase {
 template <typename Functions>
 class OpRegistry : public OpRegistryBase {
  public:
-  using OpRegistryBase::OpRegistryBase;
+  /// An empty registry of op.
+  explicit OpRegistry(Op op) : OpRegistryBase(op) {}
 
   /// Registers an implementation (see the top of this file).
   void add(ImplementationInfo info, Functions functions) {
@@ -108,8 +110,8 @@ class OpRegistry : public OpRegistryBase {
 
   /// An implementation picked for a call: what it is and its entry points.
   struct Selected {
-    const ImplementationInfo& info;
-    const Functions& functions;
+    const ImplementationInfo& info;  ///< what it is
+    const Functions& functions;      ///< its entry points
   };
 
   /// The implementation that runs on device for dtype, after checking that it serves
@@ -126,6 +128,8 @@ class OpRegistry : public OpRegistryBase {
 
 /// Every op's registry.
 struct Registries {
+  ///@{
+  /// One registry per op, named as the op.
   OpRegistry<Conv2dFunctions> conv2d{Op::conv2d};
   OpRegistry<MaxPool2dFunctions> max_pool2d{Op::max_pool2d};
   OpRegistry<ReluFunctions> relu{Op::relu};
@@ -136,6 +140,7 @@ struct Registries {
   OpRegistry<StepMetricsFunctions> step_metrics{Op::step_metrics};
   OpRegistry<DivergenceCheckFunctions> divergence_check{Op::divergence_check};
   OpRegistry<GatherNormalizeFunctions> gather_normalize{Op::gather_normalize};
+  ///@}
 
   /// The registry of op, as its base.
   OpRegistryBase& of(Op op);

@@ -15,21 +15,30 @@ void relu_backward(const Tensor& grad_output, const Tensor& output, Tensor& grad
 
 /// What an implementation's forward receives: validated tensors of one shape.
 struct ReluForwardArgs {
+  ///@{
+  /// The call's arguments, validated, named as the Tensor-level function above names them.
   const Tensor& input;
   Tensor& output;
+  ///@}
 };
 
 /// What an implementation's backward receives.
 struct ReluBackwardArgs {
+  ///@{
+  /// The call's arguments, validated, named as the Tensor-level function above names them.
   const Tensor& grad_output;
   const Tensor& output;
   Tensor& grad_input;
+  ///@}
 };
 
 /// The entry points of one relu implementation (kernels/registry.h).
 struct ReluFunctions {
+  ///@{
+  /// The entry points, each called with the validated arguments of one call.
   void (*forward)(const ReluForwardArgs& args);
   void (*backward)(const ReluBackwardArgs& args);
+  ///@}
 };
 
 }  // namespace minidl::ops

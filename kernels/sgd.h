@@ -45,9 +45,12 @@ void check_skip_update(const Tensor& skip_update, Device device);
 /// One parameter of a multi-parameter update: its value, gradient and momentum buffer
 /// (the buffer may be undefined when momentum is 0).
 struct SgdParameterTensors {
+  ///@{
+  /// The parameter's tensors (momentum_buffer undefined without momentum).
   Tensor* param;
   const Tensor* grad;
   Tensor* momentum_buffer;
+  ///@}
 };
 
 /// The rule above for every parameter in `parameters` (all on one device, one dtype), as
@@ -58,16 +61,22 @@ void sgd_update(std::span<const SgdParameterTensors> parameters, const SgdParams
 
 /// What an implementation receives: validated parameters (at least one).
 struct SgdArgs {
+  ///@{
+  /// The call's arguments, validated, named as the Tensor-level function above names them.
   std::span<const SgdParameterTensors> parameters;
   const SgdParams& params;
   bool first_step;
   const Tensor& skip_update;
   Workspace& workspace;
+  ///@}
 };
 
 /// The entry point of one sgd implementation (kernels/registry.h).
 struct SgdFunctions {
+  ///@{
+  /// The entry points, each called with the validated arguments of one call.
   void (*update)(const SgdArgs& args);
+  ///@}
 };
 
 }  // namespace minidl::ops

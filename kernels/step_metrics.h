@@ -17,15 +17,21 @@ void accumulate_step_metrics(const Tensor& loss, const Tensor& num_correct, Tens
 
 /// What an implementation receives: validated tensors.
 struct StepMetricsArgs {
+  ///@{
+  /// The call's arguments, validated, named as the Tensor-level function above names them.
   const Tensor& loss;
   const Tensor& num_correct;
   Tensor& total_loss;
   Tensor& correct;
+  ///@}
 };
 
 /// The entry point of one step_metrics implementation (kernels/registry.h).
 struct StepMetricsFunctions {
+  ///@{
+  /// The entry points, each called with the validated arguments of one call.
   void (*accumulate)(const StepMetricsArgs& args);
+  ///@}
 };
 
 }  // namespace minidl::ops

@@ -27,4 +27,9 @@ std::unique_ptr<Sequential> make_study_net(bool batch_norm, Generator& generator
   return net;
 }
 
+std::unique_ptr<Sequential> make_study_net(bool batch_norm) {
+  Generator generator(0);
+  return make_study_net(batch_norm, generator);
+}
+
 }  // namespace minidl::nn

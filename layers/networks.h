@@ -18,5 +18,8 @@ namespace minidl::nn {
 /// batch_norm is set; the weights are drawn from generator as PyTorch initialises them.
 /// Its backward returns an undefined tensor: the images' gradient is not computed.
 std::unique_ptr<Sequential> make_study_net(bool batch_norm, Generator& generator);
+/// The same network, for a caller that loads its weights next (load_state_dict): they are
+/// drawn from Generator(0) until then.
+std::unique_ptr<Sequential> make_study_net(bool batch_norm);
 
 }  // namespace minidl::nn

@@ -9,7 +9,7 @@
 
 #include "minidl/core/cuda_api.h"
 #include "minidl/core/tensor.h"
-#include "minidl/kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/kernel_support.cuh"
 #include "minidl/core/emulator/emulator.h"
 #include "test_support.h"
 

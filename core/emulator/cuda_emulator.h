@@ -32,7 +32,7 @@
 #define __forceinline__ inline
 // One __shared__ variable per block: blocks run one at a time, so one static copy
 // serves them all. Dynamic shared memory: minidl::cuda::dynamic_shared_memory<T>()
-// (kernels/cuda/kernel_support.h) instead of `extern __shared__ T name[];`.
+// (kernels/cuda/kernel_support.cuh) instead of `extern __shared__ T name[];`.
 #define __shared__ static
 
 // ---- Thread and block coordinates -------------------------------------------------

@@ -1,5 +1,5 @@
 // Controls of the CUDA emulator for tests: counters, a memory limit, block order,
-// and the launch engine that minidl::cuda::launch (kernels/cuda/kernel_support.h) calls.
+// and the launch engine that minidl::cuda::launch (kernels/cuda/kernel_support.cuh) calls.
 #pragma once
 
 #include <cstddef>
@@ -41,7 +41,7 @@ enum class BlockOrder { in_order, shuffled };
 void set_block_order(BlockOrder order, std::uint64_t seed = 0);
 BlockOrder block_order();
 
-// What a launch's call site declared about its work (kernels/cuda/kernel_support.h).
+// What a launch's call site declared about its work (kernels/cuda/kernel_support.cuh).
 struct DeclaredWork {
   std::int64_t amount = 0;
   const char* kind = "";  // "multiply-adds" or "elements"

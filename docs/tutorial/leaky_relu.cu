@@ -6,7 +6,7 @@
 // Compiled by nvcc in the real CUDA flavour and as C++ against minidl's CUDA emulator
 // in the emulated one (docs/emulator.md): launch() stands for kernel<<<...>>>(...).
 #include "leaky_relu_cuda.h"
-#include "minidl/kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/kernel_support.cuh"
 
 namespace minidl::tutorial::cuda {
 

@@ -3,7 +3,7 @@
 // Training forward and both backwards: block c works on channel c alone (grid = C
 // blocks of 256 threads). Its M = N*HW values are numbered m = n*HW + i (value i of
 // image n's plane, at (n*C + c)*HW + i); thread t visits m = t, t + 256, t + 512, ...
-// The per-channel sums are block_sum's (kernels/cuda/block_reduce.h): a warp
+// The per-channel sums are block_sum's (kernels/cuda/block_reduce.cuh): a warp
 // shuffle, shared warp totals, two barriers, every thread gets the total. No float
 // atomics: every sum has one fixed order. Thread 0 writes the per-channel results.
 // Evaluation forward: one thread per element, no shared memory, no barriers.
@@ -11,8 +11,8 @@
 
 #include <cmath>
 
-#include "minidl/kernels/cuda/block_reduce.h"
-#include "minidl/kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/block_reduce.cuh"
+#include "minidl/kernels/cuda/kernel_support.cuh"
 
 namespace minidl::cuda {
 

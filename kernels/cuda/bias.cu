@@ -10,7 +10,7 @@
 //   __syncthreads() between steps, so thread 0 ends with the channel's total and adds
 //   it to grad_bias[c]. The order of the additions is fixed: deterministic.
 #include "minidl/kernels/cuda/bias.h"
-#include "minidl/kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/kernel_support.cuh"
 
 namespace minidl::cuda {
 

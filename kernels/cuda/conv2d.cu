@@ -1,16 +1,16 @@
 // conv2d kernels: three implicit-GEMM problems for the tiled GEMM of
-// kernels/cuda/tiled_gemm.h (a thread per element of the GEMM's result, 16 x 16
+// kernels/cuda/tiled_gemm.cuh (a thread per element of the GEMM's result, 16 x 16
 // tiles of both factors in shared memory, two barriers per step over the depth),
-// and a per-channel sum for grad_bias (block_sum of kernels/cuda/block_reduce.h).
+// and a per-channel sum for grad_bias (block_sum of kernels/cuda/block_reduce.cuh).
 //
 // The GEMMs index the im2col matrix without storing it: row (ci, kh, kw), column
 // (n, oh, ow) of it is input[n, ci, oh*stride - padding + kh, ow*stride - padding + kw],
 // 0 in the padding. Every sum has one order and no atomics: deterministic.
 #include "minidl/kernels/cuda/conv2d.h"
 
-#include "minidl/kernels/cuda/block_reduce.h"
-#include "minidl/kernels/cuda/kernel_support.h"
-#include "minidl/kernels/cuda/tiled_gemm.h"
+#include "minidl/kernels/cuda/block_reduce.cuh"
+#include "minidl/kernels/cuda/kernel_support.cuh"
+#include "minidl/kernels/cuda/tiled_gemm.cuh"
 
 namespace minidl::cuda {
 

@@ -1,7 +1,7 @@
 // conv2d on the GPU: the CUDA kernels behind ops::conv2d_forward/backward (kernels/conv2d.h),
 // on float arrays in device memory, with the CPU reference's formulas (kernels/cpu/conv2d.h).
 // The convolution and its input and weight gradients are implicit GEMMs on the tiled
-// GEMM of kernels/cuda/tiled_gemm.h: the im2col matrix is read on the fly, never stored.
+// GEMM of kernels/cuda/tiled_gemm.cuh: the im2col matrix is read on the fly, never stored.
 #pragma once
 
 #include "minidl/core/cuda_api.h"

@@ -5,7 +5,7 @@
 // l reading logits k = l, l + 32, ... Per row the warp finds the argmax and the sum
 // of exponentials with butterfly shuffles (every lane gets the result), then every
 // lane writes its elements of grad_logits. Each warp keeps the sum of its rows'
-// losses and its count of correct rows; at the end block_sum (kernels/cuda/block_reduce.h:
+// losses and its count of correct rows; at the end block_sum (kernels/cuda/block_reduce.cuh:
 // shared warp totals between two barriers) adds them over the warps and thread 0
 // writes loss[0] and num_correct[0]. One block, fixed orders: no atomics, the same
 // bits on every run.
@@ -13,8 +13,8 @@
 
 #include <cmath>
 
-#include "minidl/kernels/cuda/block_reduce.h"
-#include "minidl/kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/block_reduce.cuh"
+#include "minidl/kernels/cuda/kernel_support.cuh"
 
 namespace minidl::cuda {
 

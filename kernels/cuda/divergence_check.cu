@@ -9,8 +9,8 @@
 #include "minidl/kernels/cuda/divergence_check.h"
 
 #include "minidl/core/cuda_runtime.h"
-#include "minidl/kernels/cuda/block_reduce.h"
-#include "minidl/kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/block_reduce.cuh"
+#include "minidl/kernels/cuda/kernel_support.cuh"
 
 namespace minidl::cuda {
 

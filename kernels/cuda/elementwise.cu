@@ -2,7 +2,7 @@
 // threadIdx.x computes element i; threads past the end return at once. No shared
 // memory, no barriers.
 #include "minidl/kernels/cuda/elementwise.h"
-#include "minidl/kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/kernel_support.cuh"
 
 namespace minidl::cuda {
 

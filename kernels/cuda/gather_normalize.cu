@@ -3,7 +3,7 @@
 // output; threads past the end return at once. No shared memory, no barriers.
 #include "minidl/kernels/cuda/gather_normalize.h"
 
-#include "minidl/kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/kernel_support.cuh"
 
 namespace minidl::cuda {
 

@@ -11,7 +11,7 @@
 //   for kw. At most KH*KW terms, added in a fixed order: deterministic, and no two
 //   threads write the same element (a scatter over the columns would need atomics).
 #include "minidl/kernels/cuda/im2col.h"
-#include "minidl/kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/kernel_support.cuh"
 
 namespace minidl::cuda {
 

@@ -1,10 +1,10 @@
-// linear kernels: three GEMM problems for the tiled GEMM of kernels/cuda/tiled_gemm.h
+// linear kernels: three GEMM problems for the tiled GEMM of kernels/cuda/tiled_gemm.cuh
 // (a thread per output element, 16 x 16 tiles of both factors in shared memory,
 // two barriers per step over the depth), and a column-sum kernel for grad_bias.
 #include "minidl/kernels/cuda/linear.h"
 
-#include "minidl/kernels/cuda/kernel_support.h"
-#include "minidl/kernels/cuda/tiled_gemm.h"
+#include "minidl/kernels/cuda/kernel_support.cuh"
+#include "minidl/kernels/cuda/tiled_gemm.cuh"
 
 namespace minidl::cuda {
 

@@ -1,6 +1,6 @@
 // linear on the GPU: the CUDA kernels behind ops::linear_forward/backward (kernels/linear.h),
 // on float arrays in device memory, with the CPU reference's formulas (kernels/cpu/linear.h).
-// The products run on the tiled GEMM of kernels/cuda/tiled_gemm.h, one launch each.
+// The products run on the tiled GEMM of kernels/cuda/tiled_gemm.cuh, one launch each.
 //
 // input (N, in_features), weight (out_features, in_features), bias (out_features)
 // or nullptr, output and grad_output (N, out_features); row-major.

@@ -3,15 +3,15 @@
 //           count (a grid-stride loop), and writes its total to partials[b];
 //   pass 2: one block adds partials[0 .. blocks) the same way and writes
 //           scale * total to result[0] (scale is 1 for sum, 1 / count for mean).
-// Inside a block, block_sum (kernels/cuda/block_reduce.h): each warp adds its 32 values
+// Inside a block, block_sum (kernels/cuda/block_reduce.cuh): each warp adds its 32 values
 // with butterfly shuffles, lane 0 of each warp writes the warp's total to shared
 // memory, a barrier, and every warp adds the warp totals.
 #include "minidl/kernels/cuda/reduce.h"
 
 #include <algorithm>
 
-#include "minidl/kernels/cuda/block_reduce.h"
-#include "minidl/kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/block_reduce.cuh"
+#include "minidl/kernels/cuda/kernel_support.cuh"
 
 namespace minidl::cuda {
 

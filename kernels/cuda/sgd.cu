@@ -17,7 +17,7 @@
 #include <algorithm>
 
 #include "minidl/core/cuda_runtime.h"
-#include "minidl/kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/kernel_support.cuh"
 
 namespace minidl::cuda {
 

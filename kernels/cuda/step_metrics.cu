@@ -3,7 +3,7 @@
 // the host wait for every step to finish.
 #include "minidl/kernels/cuda/step_metrics.h"
 
-#include "minidl/kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/kernel_support.cuh"
 
 namespace minidl::cuda {
 

@@ -29,7 +29,7 @@
 
 #include <cstdint>
 
-#include "minidl/kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/kernel_support.cuh"
 
 namespace minidl::cuda {
 

@@ -1,6 +1,6 @@
 // Sums over a warp and over a block, for kernels whose block (or warp) works on one
 // group of values: a channel, a row. Include only from .cu files (it uses
-// kernels/cuda/kernel_support.h).
+// kernels/cuda/kernel_support.cuh).
 //
 // warp_sum: the 32 lanes add their values in 5 butterfly steps (__shfl_xor_sync,
 // offsets 16, 8, 4, 2, 1); every lane ends with the total, in the same bits, since
@@ -14,7 +14,7 @@
 // threads of the block must call block_sum, and blockDim.y = blockDim.z = 1.
 #pragma once
 
-#include "minidl/kernels/cuda/kernel_support.h"
+#include "minidl/kernels/cuda/kernel_support.cuh"
 
 namespace minidl::cuda {
 
