@@ -28,8 +28,10 @@ set(MINIDL_CUDA_RUNTIME_SOURCES
   ${PROJECT_SOURCE_DIR}/core/cuda_runtime.cpp)
 set(MINIDL_CUDA_KERNEL_SOURCES
   ${PROJECT_SOURCE_DIR}/kernels/cuda/batch_norm2d.cu
+  ${PROJECT_SOURCE_DIR}/kernels/cuda/batch_norm2d_split.cu
   ${PROJECT_SOURCE_DIR}/kernels/cuda/bias.cu
   ${PROJECT_SOURCE_DIR}/kernels/cuda/conv2d.cu
+  ${PROJECT_SOURCE_DIR}/kernels/cuda/conv2d_blocked.cu
   ${PROJECT_SOURCE_DIR}/kernels/cuda/cross_entropy.cu
   ${PROJECT_SOURCE_DIR}/kernels/cuda/cublas_ops.cpp
   ${PROJECT_SOURCE_DIR}/kernels/cuda/divergence_check.cu
@@ -37,6 +39,7 @@ set(MINIDL_CUDA_KERNEL_SOURCES
   ${PROJECT_SOURCE_DIR}/kernels/cuda/gather_normalize.cu
   ${PROJECT_SOURCE_DIR}/kernels/cuda/im2col.cu
   ${PROJECT_SOURCE_DIR}/kernels/cuda/linear.cu
+  ${PROJECT_SOURCE_DIR}/kernels/cuda/linear_blocked.cu
   ${PROJECT_SOURCE_DIR}/kernels/cuda/max_pool2d.cu
   ${PROJECT_SOURCE_DIR}/kernels/cuda/registrations.cpp
   ${PROJECT_SOURCE_DIR}/kernels/cuda/reduce.cu

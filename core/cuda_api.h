@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "minidl/core/source_location.h"
 
@@ -37,6 +38,10 @@ void check_cudnn(cudnnStatus_t status, const char* call, SourceLocation where = 
 #endif
 ///@}
 
+/// value as the int a 32-bit-indexed kernel takes; throws Error naming op and what
+/// ("<op>: <what> = 3000000000 does not fit the kernels' 32-bit indices") when it does not fit.
+int as_index(std::int64_t value, const char* op, const char* what);
+
 /// Checks the kernel launch just made (cudaGetLastError), naming its configuration in the error.
 void check_launch(dim3 grid, dim3 block, std::size_t dynamic_shared_bytes, SourceLocation where);
 
@@ -45,5 +50,9 @@ cublasHandle_t cublas_handle();
 
 /// The stream every op of minidl queues its work on.
 cudaStream_t current_stream();
+
+/// The current device's number of multiprocessors (read once): kernels size their grids
+/// to fill them. The emulator reports an H200's, 132.
+int multiprocessor_count();
 
 }  // namespace minidl::cuda

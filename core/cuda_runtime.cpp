@@ -2,6 +2,8 @@
 // against CUDA's headers or the emulator's (core/cuda_api.h).
 #include "minidl/core/cuda_runtime.h"
 
+#include <cstdint>
+
 #include "minidl/core/cuda_api.h"
 #include "minidl/core/error.h"
 
@@ -24,6 +26,12 @@ void check_cudnn(cudnnStatus_t status, const char* call, SourceLocation where) {
     fail("{} failed at {}:{}: {}", call, where.file, where.line, cudnnGetErrorString(status));
 }
 #endif
+
+int as_index(std::int64_t value, const char* op, const char* what) {
+  if (value < 0 || value > std::int64_t{INT32_MAX})
+    fail("{}: {} = {} does not fit the kernels' 32-bit indices", op, what, value);
+  return static_cast<int>(value);
+}
 
 void check_launch(dim3 grid, dim3 block, std::size_t dynamic_shared_bytes, SourceLocation where) {
   cudaError_t status = cudaGetLastError();
@@ -229,6 +237,15 @@ std::string describe() {
 }
 
 cudaStream_t current_stream() { return nullptr; }
+
+int multiprocessor_count() {
+  static const int count = [] {
+    cudaDeviceProp properties{};
+    check_cuda(cudaGetDeviceProperties(&properties, current_device()), "cudaGetDeviceProperties");
+    return properties.multiProcessorCount;
+  }();
+  return count;
+}
 
 cublasHandle_t cublas_handle() {
   static const cublasHandle_t handle = [] {

@@ -1,5 +1,6 @@
 #include "minidl/layers/activation.h"
 
+#include "minidl/kernels/implementation.h"
 #include "minidl/kernels/relu.h"
 
 namespace minidl::nn {
@@ -15,6 +16,11 @@ Tensor ReLU::forward(const Tensor& input) {
   ops::relu_forward(input, output_);
   saved_ = grad_enabled();
   return output_;
+}
+
+void ReLU::forward_fused_into_previous(const Tensor& output) {
+  output_ = output;
+  saved_ = grad_enabled();
 }
 
 // The mask output > 0 is read from the saved output, so the input need not be kept.
@@ -40,10 +46,18 @@ Tensor MaxPool2d::forward(const Tensor& input) {
   return output_;
 }
 
-Tensor MaxPool2d::backward(const Tensor& grad_output) {
+Tensor MaxPool2d::backward(const Tensor& grad_output) { return backward_with(grad_output, false); }
+
+bool MaxPool2d::fuses_preceding_relu_backward(const Tensor& grad_output) const {
+  return ops::implementation(ops::Op::max_pool2d, grad_output.device().type, grad_output.dtype()).fuses_relu;
+}
+
+Tensor MaxPool2d::backward_after_relu(const Tensor& grad_output) { return backward_with(grad_output, true); }
+
+Tensor MaxPool2d::backward_with(const Tensor& grad_output, bool after_relu) {
   if (!saved_) no_saved_forward("MaxPool2d");
   reuse_or_allocate(grad_input_, input_shape_, grad_output.dtype(), grad_output.device());
-  ops::max_pool2d_backward(grad_output, indices_, grad_input_, params_);
+  ops::max_pool2d_backward(grad_output, indices_, grad_input_, params_, after_relu, output_);
   return grad_input_;
 }
 

@@ -13,6 +13,9 @@ class ReLU : public Module {
   Tensor forward(const Tensor& input) override;
   Tensor backward(const Tensor& grad_output) override;
   std::string repr() const override { return "ReLU()"; }
+  /// The layer before computed this ReLU's output itself (forward_fused_relu): it is kept
+  /// as if forward had made it, for the backward.
+  void forward_fused_into_previous(const Tensor& output);
 
  private:
   Tensor output_, grad_input_;
@@ -26,8 +29,18 @@ class MaxPool2d : public Module {
   Tensor forward(const Tensor& input) override;
   Tensor backward(const Tensor& grad_output) override;
   std::string repr() const override;
+  ///@{
+  /// Fusing the backward of a ReLU before the pooling (kernels/epilogue.h; nn::Sequential
+  /// calls these): when the last forward's input was a ReLU's output and the implementation
+  /// that runs fuses it, backward_after_relu(grad_output) is that ReLU's backward of this
+  /// layer's backward, bit for bit, in one pass.
+  bool fuses_preceding_relu_backward(const Tensor& grad_output) const;
+  Tensor backward_after_relu(const Tensor& grad_output);
+  ///@}
 
  private:
+  Tensor backward_with(const Tensor& grad_output, bool after_relu);
+
   ops::MaxPool2dParams params_;
   Shape input_shape_;
   Tensor output_, indices_, grad_input_;

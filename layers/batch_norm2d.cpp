@@ -1,5 +1,7 @@
 #include "minidl/layers/batch_norm2d.h"
 
+#include "minidl/kernels/implementation.h"
+
 namespace minidl::nn {
 
 BatchNorm2d::BatchNorm2d(int num_features, double eps, double momentum)
@@ -14,7 +16,15 @@ BatchNorm2d::BatchNorm2d(int num_features, double eps, double momentum)
   num_batches_tracked.value = Tensor::zeros({}, DType::i64);
 }
 
-Tensor BatchNorm2d::forward(const Tensor& input) {
+Tensor BatchNorm2d::forward(const Tensor& input) { return forward_with(input, ops::Activation::none); }
+
+bool BatchNorm2d::fuses_following_relu(const Tensor& input) const {
+  return ops::implementation(ops::Op::batch_norm2d, input.device().type, input.dtype()).fuses_relu;
+}
+
+Tensor BatchNorm2d::forward_fused_relu(const Tensor& input) { return forward_with(input, ops::Activation::relu); }
+
+Tensor BatchNorm2d::forward_with(const Tensor& input, ops::Activation activation) {
   check_rank(input, 4, "BatchNorm2d", "input");
   reuse_or_allocate(output_, input.shape(), input.dtype(), input.device());
   forward_was_training_ = training_;
@@ -22,11 +32,11 @@ Tensor BatchNorm2d::forward(const Tensor& input) {
     reuse_or_allocate(save_mean_, {num_features_}, input.dtype(), input.device());
     reuse_or_allocate(save_invstd_, {num_features_}, input.dtype(), input.device());
     ops::batch_norm2d_forward_train(input, weight.value, bias.value, running_mean.value, running_var.value, output_,
-                                    save_mean_, save_invstd_, params_);
+                                    save_mean_, save_invstd_, params_, activation, &forward_workspace_);
     num_batches_tracked.value.data<std::int64_t>()[0] += 1;
   } else {
     ops::batch_norm2d_forward_eval(input, weight.value, bias.value, running_mean.value, running_var.value, output_,
-                                   params_);
+                                   params_, activation);
   }
   input_ = grad_enabled() ? input : Tensor();
   return output_;
@@ -37,7 +47,7 @@ Tensor BatchNorm2d::backward(const Tensor& grad_output) {
   reuse_or_allocate(grad_input_, input_.shape(), input_.dtype(), input_.device());
   if (forward_was_training_) {
     ops::batch_norm2d_backward_train(grad_output, input_, weight.value, save_mean_, save_invstd_, grad_input_,
-                                     weight.grad, bias.grad);
+                                     weight.grad, bias.grad, &backward_workspace_);
   } else {
     ops::batch_norm2d_backward_eval(grad_output, input_, weight.value, running_mean.value, running_var.value,
                                     grad_input_, weight.grad, bias.grad, params_);

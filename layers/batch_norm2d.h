@@ -26,6 +26,8 @@ class BatchNorm2d : public Module {
   std::string repr() const override;
   /// num_batches_tracked is a host counter in PyTorch's format (i64, shape ()), and stays on the CPU.
   void to(Device device) override;
+  bool fuses_following_relu(const Tensor& input) const override;
+  Tensor forward_fused_relu(const Tensor& input) override;
 
   Parameter weight{"weight", {}, {}};                     ///< gamma, (C) f32
   Parameter bias{"bias", {}, {}};                         ///< beta, (C) f32
@@ -34,11 +36,14 @@ class BatchNorm2d : public Module {
   Buffer num_batches_tracked{"num_batches_tracked", {}};  ///< training forwards so far, i64, shape ()
 
  private:
+  Tensor forward_with(const Tensor& input, ops::Activation activation);
+
   int num_features_;
   ops::BatchNormParams params_;
   bool forward_was_training_ = true;  // which backward applies
   Tensor input_, save_mean_, save_invstd_;
   Tensor output_, grad_input_;
+  ops::Workspace forward_workspace_, backward_workspace_;
 };
 
 }  // namespace minidl::nn

@@ -1,5 +1,6 @@
 #include "minidl/layers/conv2d.h"
 
+#include "minidl/kernels/implementation.h"
 #include "minidl/layers/init.h"
 
 namespace minidl::nn {
@@ -17,11 +18,19 @@ Conv2d::Conv2d(Conv2dOptions options, Generator& generator) : options_(options) 
   }
 }
 
-Tensor Conv2d::forward(const Tensor& input) {
+Tensor Conv2d::forward(const Tensor& input) { return forward_with(input, ops::Activation::none); }
+
+bool Conv2d::fuses_following_relu(const Tensor& input) const {
+  return ops::implementation(ops::Op::conv2d, input.device().type, input.dtype()).fuses_relu;
+}
+
+Tensor Conv2d::forward_fused_relu(const Tensor& input) { return forward_with(input, ops::Activation::relu); }
+
+Tensor Conv2d::forward_with(const Tensor& input, ops::Activation activation) {
   ops::Conv2dParams params{options_.stride, options_.padding};
   Shape output_shape = ops::conv2d_output_shape(input.shape(), weight.value.shape(), params);
   reuse_or_allocate(output_, output_shape, input.dtype(), input.device());
-  ops::conv2d_forward(input, weight.value, bias.value, output_, params);
+  ops::conv2d_forward(input, weight.value, bias.value, output_, params, activation, &forward_workspace_);
   input_ = grad_enabled() ? input : Tensor();
   return output_;
 }
@@ -30,7 +39,7 @@ Tensor Conv2d::backward(const Tensor& grad_output) {
   if (!input_.defined()) fail("Conv2d::backward: no saved input: call forward (outside a NoGradGuard) first");
   if (options_.input_grad) reuse_or_allocate(grad_input_, input_.shape(), input_.dtype(), input_.device());
   ops::conv2d_backward(grad_output, input_, weight.value, grad_input_, weight.grad, bias.grad,
-                       {options_.stride, options_.padding});
+                       {options_.stride, options_.padding}, &backward_workspace_);
   return grad_input_;
 }
 

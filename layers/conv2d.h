@@ -37,14 +37,19 @@ class Conv2d : public Module {
   Tensor backward(const Tensor& grad_output) override;
   std::vector<Parameter*> parameters() override;
   std::string repr() const override;
+  bool fuses_following_relu(const Tensor& input) const override;
+  Tensor forward_fused_relu(const Tensor& input) override;
 
   Parameter weight{"weight", {}, {}};  ///< (out_channels, in_channels, k, k)
   Parameter bias{"bias", {}, {}};      ///< (out_channels); undefined without a bias
 
  private:
+  Tensor forward_with(const Tensor& input, ops::Activation activation);
+
   Conv2dOptions options_;
   Tensor input_;  // saved for backward
   Tensor output_, grad_input_;
+  ops::Workspace forward_workspace_, backward_workspace_;
 };
 
 }  // namespace minidl::nn

@@ -4,6 +4,7 @@
 /// Initialised as PyTorch: weight and bias ~ U(-1/sqrt(in_features), 1/sqrt(in_features)).
 #pragma once
 
+#include "minidl/kernels/linear.h"
 #include "minidl/layers/module.h"
 
 namespace minidl::nn {
@@ -18,14 +19,19 @@ class Linear : public Module {
   Tensor backward(const Tensor& grad_output) override;
   std::vector<Parameter*> parameters() override { return {&weight, &bias}; }
   std::string repr() const override;
+  bool fuses_following_relu(const Tensor& input) const override;
+  Tensor forward_fused_relu(const Tensor& input) override;
 
   Parameter weight{"weight", {}, {}};  ///< (out_features, in_features)
   Parameter bias{"bias", {}, {}};      ///< (out_features)
 
  private:
+  Tensor forward_with(const Tensor& input, ops::Activation activation);
+
   int in_features_, out_features_;
   Tensor input_;
   Tensor output_, grad_input_;
+  ops::Workspace forward_workspace_, backward_workspace_;
 };
 
 }  // namespace minidl::nn

@@ -16,6 +16,12 @@ Tensor& reuse_or_allocate(Tensor& cached, const Shape& shape, DType dtype, Devic
   return cached;
 }
 
+bool Module::fuses_following_relu(const Tensor&) const { return false; }
+
+Tensor Module::forward_fused_relu(const Tensor&) {
+  fail("{}: this layer does not fuse a following ReLU (check fuses_following_relu first)", repr());
+}
+
 void Module::zero_grad() {
   for (Parameter* parameter : parameters()) parameter->grad.zero_();
 }

@@ -64,6 +64,15 @@ class Module {
   void zero_grad();
   /// Number of trainable values.
   std::int64_t parameter_count();
+
+  ///@{
+  /// Fusing the ReLU that follows (kernels/epilogue.h; nn::Sequential calls these): true
+  /// when this layer's forward on input can apply the ReLU in the same pass, because the
+  /// implementation that runs fuses it; then forward_fused_relu(input) is
+  /// relu(forward(input)), bit for bit. Layers that cannot: false, and forward_fused_relu throws.
+  virtual bool fuses_following_relu(const Tensor& input) const;
+  virtual Tensor forward_fused_relu(const Tensor& input);
+  ///@}
   /// Moves parameters, gradients and buffers to device.
   virtual void to(Device device);
 

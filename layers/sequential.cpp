@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "minidl/layers/activation.h"
+
 namespace minidl::nn {
 
 namespace {
@@ -28,15 +30,38 @@ Sequential& Sequential::add(const std::string& name, std::shared_ptr<Module> mod
   return *this;
 }
 
+// A layer followed by a ReLU that it can apply itself runs both in one pass; the ReLU
+// keeps the result as its output, for its backward.
 Tensor Sequential::forward(const Tensor& input) {
   Tensor x = input;
-  for (auto& [name, module] : children_) x = module->forward(x);
+  for (std::size_t i = 0; i < children_.size(); ++i) {
+    Module& layer = *children_[i].second;
+    auto* relu = i + 1 < children_.size() ? dynamic_cast<ReLU*>(children_[i + 1].second.get()) : nullptr;
+    if (fusion_ && relu != nullptr && layer.fuses_following_relu(x)) {
+      x = layer.forward_fused_relu(x);
+      relu->forward_fused_into_previous(x);
+      ++i;  // the ReLU is done
+      continue;
+    }
+    x = layer.forward(x);
+  }
   return x;
 }
 
+// A MaxPool2d whose input came from a ReLU runs the ReLU's backward inside its own.
 Tensor Sequential::backward(const Tensor& grad_output) {
   Tensor grad = grad_output;
-  for (auto it = children_.rbegin(); it != children_.rend(); ++it) grad = it->second->backward(grad);
+  for (std::size_t i = children_.size(); i-- > 0;) {
+    Module& layer = *children_[i].second;
+    auto* pool = dynamic_cast<MaxPool2d*>(&layer);
+    const bool after_relu = i > 0 && dynamic_cast<ReLU*>(children_[i - 1].second.get()) != nullptr;
+    if (fusion_ && pool != nullptr && after_relu && pool->fuses_preceding_relu_backward(grad)) {
+      grad = pool->backward_after_relu(grad);
+      --i;  // the ReLU's backward is done
+      continue;
+    }
+    grad = layer.backward(grad);
+  }
   return grad;
 }
 

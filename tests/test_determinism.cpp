@@ -204,6 +204,40 @@ TEST_CASE("on cuda training gives the same bits in every run") {
 #endif
 }
 
+// Every place the study's networks fuse a ReLU (kernels/epilogue.h), at a size the
+// emulator runs in moments: conv 3->4 on 8x8 -> (BatchNorm2d) -> ReLU -> max-pool 2x2 ->
+// flatten -> fc1 64->6 -> ReLU -> out 6->10, trained for 2 steps at batch 4, with the
+// ReLUs fused with their neighbours or not (layers/sequential.h).
+TrainingRecord train_fusable_net(bool batch_norm, bool fusion, Device device) {
+  Generator generator(5);
+  nn::Sequential net;
+  net.add("conv1", std::make_shared<nn::Conv2d>(nn::Conv2dOptions{3, 4, 3, 1, 1}, generator));
+  if (batch_norm) net.add("bn1", std::make_shared<nn::BatchNorm2d>(4));
+  net.add("relu1", std::make_shared<nn::ReLU>());
+  net.add("pool1", std::make_shared<nn::MaxPool2d>(2, 2));
+  net.add("flatten", std::make_shared<nn::Flatten>());
+  net.add("fc1", std::make_shared<nn::Linear>(4 * 4 * 4, 6, generator));
+  net.add("relu2", std::make_shared<nn::ReLU>());
+  net.add("out", std::make_shared<nn::Linear>(6, 10, generator));
+  net.set_fusion(fusion);
+  net.to(device);
+  auto [images, labels] = random_batch(4, 8, generator, device);
+  return train_steps(net, images, labels, 2);
+}
+
+TEST_CASE("a network with its relus fused trains to the bits of the network without") {
+  // The default implementations fuse on CUDA; on the CPU nothing is fused yet, and the
+  // two runs are the same code.
+  std::vector<Device> devices = {Device::cpu()};
+  if (cuda_is_available()) devices.push_back(Device::cuda());
+  for (Device device : devices) {
+    for (bool batch_norm : {false, true}) {
+      INFO(device.str() << " batch norm " << batch_norm);
+      REQUIRE(train_fusable_net(batch_norm, true, device) == train_fusable_net(batch_norm, false, device));
+    }
+  }
+}
+
 #if defined(MINIDL_WITH_CUDNN)
 TEST_CASE("in deterministic mode cudnn conv2d chooses no algorithm that adds with atomics") {
   if (skip_unless_cuda()) return;

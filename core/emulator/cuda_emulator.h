@@ -30,6 +30,9 @@
 #define __device__
 #define __host__
 #define __forceinline__ inline
+// Hints to nvcc about registers and aliasing: nothing to do on the host.
+#define __launch_bounds__(...)
+#define __restrict__
 // One __shared__ variable per block: blocks run one at a time, so one static copy
 // serves them all. Dynamic shared memory: minidl::cuda::dynamic_shared_memory<T>()
 // (kernels/cuda/kernel_support.cuh) instead of `extern __shared__ T name[];`.
@@ -163,6 +166,12 @@ inline int __any_sync(unsigned mask, int predicate) {
 inline int __all_sync(unsigned mask, int predicate) {
   return minidl::emulator::detail::vote(mask, predicate, "__all_sync") == mask;
 }
+
+// ---- Arithmetic intrinsics --------------------------------------------------------------
+// a * b and a + b rounded to nearest, never contracted into a fused multiply-add: on a GPU
+// they keep nvcc from fusing, so a kernel can give the bits of the CPU reference.
+inline float __fmul_rn(float a, float b) { return a * b; }
+inline float __fadd_rn(float a, float b) { return a + b; }
 
 // ---- Atomics: the types CUDA offers them for --------------------------------------
 template <typename T>

@@ -18,19 +18,17 @@ namespace {
 
 constexpr unsigned kThreads = 256;  // also the most threads of a bias-gradient block
 
-__global__ void add_bias_kernel(float* data, const float* bias, std::int64_t C, std::int64_t inner,
-                                std::int64_t count) {
-  std::int64_t i = global_thread_index();
+__global__ void add_bias_kernel(float* data, const float* bias, int C, int inner, int count) {
+  const int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
   if (i >= count) return;
   data[i] += bias[i / inner % C];
 }
 
-__global__ void accumulate_bias_grad_kernel(const float* grad_output, float* grad_bias, std::int64_t N,
-                                            std::int64_t C, std::int64_t inner) {
+__global__ void accumulate_bias_grad_kernel(const float* grad_output, float* grad_bias, int N, int C, int inner) {
   __shared__ float partial[kThreads];
-  const std::int64_t c = blockIdx.x;
+  const int c = static_cast<int>(blockIdx.x);
   float sum = 0.0f;
-  for (std::int64_t j = threadIdx.x; j < N * inner; j += blockDim.x)
+  for (int j = static_cast<int>(threadIdx.x); j < N * inner; j += static_cast<int>(blockDim.x))
     sum += grad_output[(j / inner * C + c) * inner + j % inner];
   partial[threadIdx.x] = sum;
   __syncthreads();  // every partial is written before any is read
@@ -45,18 +43,20 @@ __global__ void accumulate_bias_grad_kernel(const float* grad_output, float* gra
 
 void add_bias(float* data, const float* bias, std::int64_t N, std::int64_t C, std::int64_t inner,
               cudaStream_t stream) {
-  std::int64_t count = N * C * inner;
+  const int count = as_index(N * C * inner, "add_bias", "N*C*inner");
   if (count == 0) return;
-  launch(add_bias_kernel, {blocks_for(count, kThreads), kThreads, 0, stream, elements(count)}, data, bias, C, inner, count);
+  launch(add_bias_kernel, {blocks_for(count, kThreads), kThreads, 0, stream, elements(count)}, data, bias,
+         static_cast<int>(C), static_cast<int>(inner), count);
 }
 
 void accumulate_bias_grad(const float* grad_output, float* grad_bias, std::int64_t N, std::int64_t C,
                           std::int64_t inner, cudaStream_t stream) {
+  as_index(N * C * inner, "accumulate_bias_grad", "N*C*inner");
   if (C == 0) return;
   unsigned threads = 32;  // a power of two, for the tree
   while (threads < kThreads && threads < N * inner) threads *= 2;
-  launch(accumulate_bias_grad_kernel, {static_cast<unsigned>(C), threads, 0, stream, elements(N * C * inner)}, grad_output, grad_bias, N, C,
-         inner);
+  launch(accumulate_bias_grad_kernel, {static_cast<unsigned>(C), threads, 0, stream, elements(N * C * inner)},
+         grad_output, grad_bias, static_cast<int>(N), static_cast<int>(C), static_cast<int>(inner));
 }
 
 }  // namespace minidl::cuda

@@ -1,4 +1,4 @@
-// conv2d kernels: three implicit-GEMM problems for the tiled GEMM of
+// conv2d kernels, rung 1 (`tiled`): three implicit-GEMM problems for the tiled GEMM of
 // kernels/cuda/tiled_gemm.cuh (a thread per element of the GEMM's result, 16 x 16
 // tiles of both factors in shared memory, two barriers per step over the depth),
 // and a per-channel sum for grad_bias (block_sum of kernels/cuda/block_reduce.cuh).
@@ -18,12 +18,27 @@ namespace {
 
 constexpr unsigned kThreads = 256;
 
+// The convolution's sizes as the kernels index them, in 32 bits (sizes_of checks they fit).
+struct Sizes {
+  int N, C_in, H, W, C_out, KH, KW, stride, padding, OH, OW;
+};
+
+Sizes sizes_of(const cpu::Conv2dShape& s) {
+  const char* op = "conv2d (tiled)";
+  as_index(s.batch * s.in_channels * s.height * s.width, op, "N*C_in*H*W");
+  as_index(s.batch * s.out_channels * s.out_height * s.out_width, op, "N*C_out*OH*OW");
+  as_index(s.out_channels * s.in_channels * s.kernel_height * s.kernel_width, op, "C_out*C_in*KH*KW");
+  return {static_cast<int>(s.batch),         static_cast<int>(s.in_channels),  static_cast<int>(s.height),
+          static_cast<int>(s.width),         static_cast<int>(s.out_channels), static_cast<int>(s.kernel_height),
+          static_cast<int>(s.kernel_width),  static_cast<int>(s.stride),       static_cast<int>(s.padding),
+          static_cast<int>(s.out_height),    static_cast<int>(s.out_width)};
+}
+
 // input[n, ci, ih, iw] for ih = oh*stride - padding + kh and iw likewise, 0 in the padding.
-__device__ float input_tap(const float* input, const cpu::Conv2dShape& s, std::int64_t n, std::int64_t ci,
-                           std::int64_t oh, std::int64_t ow, std::int64_t kh, std::int64_t kw) {
-  const std::int64_t ih = oh * s.stride - s.padding + kh, iw = ow * s.stride - s.padding + kw;
-  if (ih < 0 || ih >= s.height || iw < 0 || iw >= s.width) return 0.0f;
-  return input[((n * s.in_channels + ci) * s.height + ih) * s.width + iw];
+__device__ float input_tap(const float* input, const Sizes& s, int n, int ci, int oh, int ow, int kh, int kw) {
+  const int ih = oh * s.stride - s.padding + kh, iw = ow * s.stride - s.padding + kw;
+  if (ih < 0 || ih >= s.H || iw < 0 || iw >= s.W) return 0.0f;
+  return input[((n * s.C_in + ci) * s.H + ih) * s.W + iw];
 }
 
 // doc:conv2d-forward
@@ -31,24 +46,22 @@ __device__ float input_tap(const float* input, const cpu::Conv2dShape& s, std::i
 // C = output as (C_out) x (N*OH*OW), A = weight as (C_out) x (C_in*KH*KW),
 // B = im2col(input) as (C_in*KH*KW) x (N*OH*OW).
 struct Conv2dForward {
-  std::int64_t rows, cols, depth;  // C_out, N*OH*OW, C_in*KH*KW
-  cpu::Conv2dShape s;
+  int rows, cols, depth;  // C_out, N*OH*OW, C_in*KH*KW
+  Sizes s;
   const float* input;
   const float* weight;
   const float* bias;
   float* output;
 
-  __device__ float a(std::int64_t co, std::int64_t k) const { return weight[co * depth + k]; }
-  __device__ float b(std::int64_t k, std::int64_t p) const {
-    const std::int64_t ci = k / (s.kernel_height * s.kernel_width), kh = k / s.kernel_width % s.kernel_height,
-                       kw = k % s.kernel_width;
-    const std::int64_t n = p / (s.out_height * s.out_width), oh = p / s.out_width % s.out_height,
-                       ow = p % s.out_width;
+  __device__ float a(int co, int k) const { return weight[co * depth + k]; }
+  __device__ float b(int k, int p) const {
+    const int ci = k / (s.KH * s.KW), kh = k / s.KW % s.KH, kw = k % s.KW;
+    const int n = p / (s.OH * s.OW), oh = p / s.OW % s.OH, ow = p % s.OW;
     return input_tap(input, s, n, ci, oh, ow, kh, kw);
   }
-  __device__ void store(std::int64_t co, std::int64_t p, float sum) const {
-    const std::int64_t n = p / (s.out_height * s.out_width), pixel = p % (s.out_height * s.out_width);
-    output[(n * s.out_channels + co) * s.out_height * s.out_width + pixel] = bias != nullptr ? sum + bias[co] : sum;
+  __device__ void store(int co, int p, float sum) const {
+    const int n = p / (s.OH * s.OW), pixel = p % (s.OH * s.OW);
+    output[(n * s.C_out + co) * s.OH * s.OW + pixel] = bias != nullptr ? sum + bias[co] : sum;
   }
 };
 
@@ -59,30 +72,29 @@ struct Conv2dForward {
 // C = grad_input as (C_in) x (N*H*W), A = weight transposed as (C_in) x (C_out*KH*KW),
 // B = grad_output gathered as (C_out*KH*KW) x (N*H*W), 0 where no oh, ow exists.
 struct Conv2dGradInput {
-  std::int64_t rows, cols, depth;  // C_in, N*H*W, C_out*KH*KW
-  cpu::Conv2dShape s;
+  int rows, cols, depth;  // C_in, N*H*W, C_out*KH*KW
+  Sizes s;
   const float* grad_output;
   const float* weight;
   float* grad_input;
 
-  __device__ float a(std::int64_t ci, std::int64_t k) const {
-    const std::int64_t kernel_size = s.kernel_height * s.kernel_width;
-    const std::int64_t co = k / kernel_size, tap = k % kernel_size;
-    return weight[(co * s.in_channels + ci) * kernel_size + tap];
+  __device__ float a(int ci, int k) const {
+    const int kernel_size = s.KH * s.KW;
+    const int co = k / kernel_size, tap = k % kernel_size;
+    return weight[(co * s.C_in + ci) * kernel_size + tap];
   }
-  __device__ float b(std::int64_t k, std::int64_t p) const {
-    const std::int64_t co = k / (s.kernel_height * s.kernel_width), kh = k / s.kernel_width % s.kernel_height,
-                       kw = k % s.kernel_width;
-    const std::int64_t n = p / (s.height * s.width), ih = p / s.width % s.height, iw = p % s.width;
-    const std::int64_t oh_stride = ih + s.padding - kh, ow_stride = iw + s.padding - kw;  // oh * stride, ow * stride
+  __device__ float b(int k, int p) const {
+    const int co = k / (s.KH * s.KW), kh = k / s.KW % s.KH, kw = k % s.KW;
+    const int n = p / (s.H * s.W), ih = p / s.W % s.H, iw = p % s.W;
+    const int oh_stride = ih + s.padding - kh, ow_stride = iw + s.padding - kw;  // oh * stride, ow * stride
     if (oh_stride < 0 || oh_stride % s.stride != 0 || ow_stride < 0 || ow_stride % s.stride != 0) return 0.0f;
-    const std::int64_t oh = oh_stride / s.stride, ow = ow_stride / s.stride;
-    if (oh >= s.out_height || ow >= s.out_width) return 0.0f;
-    return grad_output[((n * s.out_channels + co) * s.out_height + oh) * s.out_width + ow];
+    const int oh = oh_stride / s.stride, ow = ow_stride / s.stride;
+    if (oh >= s.OH || ow >= s.OW) return 0.0f;
+    return grad_output[((n * s.C_out + co) * s.OH + oh) * s.OW + ow];
   }
-  __device__ void store(std::int64_t ci, std::int64_t p, float sum) const {
-    const std::int64_t n = p / (s.height * s.width), pixel = p % (s.height * s.width);
-    grad_input[(n * s.in_channels + ci) * s.height * s.width + pixel] = sum;
+  __device__ void store(int ci, int p, float sum) const {
+    const int n = p / (s.H * s.W), pixel = p % (s.H * s.W);
+    grad_input[(n * s.C_in + ci) * s.H * s.W + pixel] = sum;
   }
 };
 
@@ -92,35 +104,32 @@ struct Conv2dGradInput {
 // B = im2col(input) transposed, (N*OH*OW) x (C_in*KH*KW). The sum runs over n, oh,
 // ow in that order, in one thread: the same bits on every run.
 struct Conv2dGradWeight {
-  std::int64_t rows, cols, depth;  // C_out, C_in*KH*KW, N*OH*OW
-  cpu::Conv2dShape s;
+  int rows, cols, depth;  // C_out, C_in*KH*KW, N*OH*OW
+  Sizes s;
   const float* grad_output;
   const float* input;
   float* grad_weight;
 
-  __device__ float a(std::int64_t co, std::int64_t q) const {
-    const std::int64_t pixels = s.out_height * s.out_width, n = q / pixels, pixel = q % pixels;
-    return grad_output[(n * s.out_channels + co) * pixels + pixel];
+  __device__ float a(int co, int q) const {
+    const int pixels = s.OH * s.OW, n = q / pixels, pixel = q % pixels;
+    return grad_output[(n * s.C_out + co) * pixels + pixel];
   }
-  __device__ float b(std::int64_t q, std::int64_t k) const {
-    const std::int64_t ci = k / (s.kernel_height * s.kernel_width), kh = k / s.kernel_width % s.kernel_height,
-                       kw = k % s.kernel_width;
-    const std::int64_t n = q / (s.out_height * s.out_width), oh = q / s.out_width % s.out_height,
-                       ow = q % s.out_width;
+  __device__ float b(int q, int k) const {
+    const int ci = k / (s.KH * s.KW), kh = k / s.KW % s.KH, kw = k % s.KW;
+    const int n = q / (s.OH * s.OW), oh = q / s.OW % s.OH, ow = q % s.OW;
     return input_tap(input, s, n, ci, oh, ow, kh, kw);
   }
-  __device__ void store(std::int64_t co, std::int64_t k, float sum) const { grad_weight[co * cols + k] += sum; }
+  __device__ void store(int co, int k, float sum) const { grad_weight[co * cols + k] += sum; }
 };
 
 // doc:conv2d-grad-bias
 //   grad_bias[co] += sum_{n, oh, ow} grad_output[n, co, oh, ow]
 // Block co adds the N*OH*OW values of channel co: thread t takes values t, t + 256,
 // ... (value q = n*OH*OW + pixel), then block_sum (shared warp totals, two barriers).
-__global__ void conv2d_grad_bias_kernel(const float* grad_output, float* grad_bias, std::int64_t N,
-                                        std::int64_t C_out, std::int64_t pixels) {
-  const std::int64_t co = blockIdx.x;
+__global__ void conv2d_grad_bias_kernel(const float* grad_output, float* grad_bias, int N, int C_out, int pixels) {
+  const int co = static_cast<int>(blockIdx.x);
   float sum = 0.0f;
-  for (std::int64_t q = threadIdx.x; q < N * pixels; q += blockDim.x)
+  for (int q = static_cast<int>(threadIdx.x); q < N * pixels; q += static_cast<int>(blockDim.x))
     sum += grad_output[(q / pixels * C_out + co) * pixels + q % pixels];
   sum = block_sum(sum);
   if (threadIdx.x == 0) grad_bias[co] += sum;
@@ -130,25 +139,23 @@ __global__ void conv2d_grad_bias_kernel(const float* grad_output, float* grad_bi
 
 void conv2d_forward(const float* input, const float* weight, const float* bias, float* output,
                     const cpu::Conv2dShape& shape, cudaStream_t stream) {
-  const std::int64_t N = shape.batch, C_out = shape.out_channels;
-  const std::int64_t depth = shape.in_channels * shape.kernel_height * shape.kernel_width;
-  tiled_gemm(Conv2dForward{C_out, N * shape.out_height * shape.out_width, depth, shape, input, weight, bias, output},
-             stream);
+  const Sizes s = sizes_of(shape);
+  tiled_gemm(Conv2dForward{s.C_out, s.N * s.OH * s.OW, s.C_in * s.KH * s.KW, s, input, weight, bias, output}, stream);
 }
 
 void conv2d_backward(const float* grad_output, const float* input, const float* weight, float* grad_input,
                      float* grad_weight, float* grad_bias, const cpu::Conv2dShape& shape, cudaStream_t stream) {
-  const std::int64_t N = shape.batch, C_in = shape.in_channels, C_out = shape.out_channels;
-  const std::int64_t kernel_size = shape.kernel_height * shape.kernel_width;
-  const std::int64_t pixels = shape.out_height * shape.out_width;
+  const Sizes s = sizes_of(shape);
+  const int kernel_size = s.KH * s.KW, pixels = s.OH * s.OW;
   if (grad_input != nullptr)
-    tiled_gemm(Conv2dGradInput{C_in, N * shape.height * shape.width, C_out * kernel_size, shape, grad_output, weight,
-                               grad_input},
+    tiled_gemm(Conv2dGradInput{s.C_in, s.N * s.H * s.W, s.C_out * kernel_size, s, grad_output, weight, grad_input},
                stream);
-  tiled_gemm(Conv2dGradWeight{C_out, C_in * kernel_size, N * pixels, shape, grad_output, input, grad_weight}, stream);
-  if (grad_bias != nullptr && C_out > 0)
-    launch(conv2d_grad_bias_kernel, {static_cast<unsigned>(C_out), kThreads, 0, stream, elements(N * C_out * pixels)}, grad_output, grad_bias, N,
-           C_out, pixels);
+  tiled_gemm(Conv2dGradWeight{s.C_out, s.C_in * kernel_size, s.N * pixels, s, grad_output, input, grad_weight},
+             stream);
+  if (grad_bias != nullptr && s.C_out > 0)
+    launch(conv2d_grad_bias_kernel,
+           {static_cast<unsigned>(s.C_out), kThreads, 0, stream, elements(std::int64_t{s.N} * s.C_out * pixels)},
+           grad_output, grad_bias, s.N, s.C_out, pixels);
 }
 
 }  // namespace minidl::cuda

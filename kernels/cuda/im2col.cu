@@ -19,40 +19,49 @@ namespace {
 
 constexpr unsigned kThreads = 256;
 
-__global__ void im2col_kernel(const float* input, float* columns, cpu::Conv2dShape shape, std::int64_t count) {
-  std::int64_t i = global_thread_index();
-  if (i >= count) return;
-  const std::int64_t P = shape.out_height * shape.out_width;
-  const std::int64_t K = shape.in_channels * shape.kernel_height * shape.kernel_width;
-  std::int64_t p = i % P, k = i / P % K, n = i / (P * K);
-  std::int64_t ow = p % shape.out_width, oh = p / shape.out_width;
-  std::int64_t kw = k % shape.kernel_width, kh = k / shape.kernel_width % shape.kernel_height;
-  std::int64_t c = k / (shape.kernel_width * shape.kernel_height);
-  std::int64_t h = oh * shape.stride - shape.padding + kh, w = ow * shape.stride - shape.padding + kw;
-  bool inside = h >= 0 && h < shape.height && w >= 0 && w < shape.width;
-  columns[i] = inside ? input[((n * shape.in_channels + c) * shape.height + h) * shape.width + w] : 0.0f;
+// The sizes in 32 bits (sizes_of checks that the columns' elements fit).
+struct Sizes {
+  int N, C, H, W, KH, KW, stride, padding, OH, OW;
+};
+
+Sizes sizes_of(const cpu::Conv2dShape& s) {
+  as_index(im2col_size(s), "im2col", "N*C*KH*KW*OH*OW");
+  as_index(s.batch * s.in_channels * s.height * s.width, "im2col", "N*C*H*W");
+  return {static_cast<int>(s.batch),        static_cast<int>(s.in_channels), static_cast<int>(s.height),
+          static_cast<int>(s.width),        static_cast<int>(s.kernel_height), static_cast<int>(s.kernel_width),
+          static_cast<int>(s.stride),       static_cast<int>(s.padding),   static_cast<int>(s.out_height),
+          static_cast<int>(s.out_width)};
 }
 
-__global__ void col2im_kernel(const float* columns, float* image, cpu::Conv2dShape shape, std::int64_t count) {
-  std::int64_t i = global_thread_index();
+__global__ void im2col_kernel(const float* input, float* columns, Sizes s, int count) {
+  const int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
   if (i >= count) return;
-  const std::int64_t P = shape.out_height * shape.out_width;
-  const std::int64_t K = shape.in_channels * shape.kernel_height * shape.kernel_width;
-  std::int64_t w = i % shape.width, h = i / shape.width % shape.height;
-  std::int64_t c = i / (shape.width * shape.height) % shape.in_channels;
-  std::int64_t n = i / (shape.width * shape.height * shape.in_channels);
+  const int P = s.OH * s.OW, K = s.C * s.KH * s.KW;
+  const int p = i % P, k = i / P % K, n = i / (P * K);
+  const int ow = p % s.OW, oh = p / s.OW;
+  const int kw = k % s.KW, kh = k / s.KW % s.KH, c = k / (s.KW * s.KH);
+  const int h = oh * s.stride - s.padding + kh, w = ow * s.stride - s.padding + kw;
+  const bool inside = h >= 0 && h < s.H && w >= 0 && w < s.W;
+  columns[i] = inside ? input[((n * s.C + c) * s.H + h) * s.W + w] : 0.0f;
+}
+
+__global__ void col2im_kernel(const float* columns, float* image, Sizes s, int count) {
+  const int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
+  if (i >= count) return;
+  const int P = s.OH * s.OW, K = s.C * s.KH * s.KW;
+  const int w = i % s.W, h = i / s.W % s.H, c = i / (s.W * s.H) % s.C, n = i / (s.W * s.H * s.C);
   const float* image_columns = columns + n * K * P;
   float sum = 0.0f;
-  for (std::int64_t kh = 0; kh < shape.kernel_height; ++kh) {
-    std::int64_t row = h + shape.padding - kh;  // oh * stride
-    if (row < 0 || row % shape.stride != 0 || row / shape.stride >= shape.out_height) continue;
-    std::int64_t oh = row / shape.stride;
-    for (std::int64_t kw = 0; kw < shape.kernel_width; ++kw) {
-      std::int64_t col = w + shape.padding - kw;  // ow * stride
-      if (col < 0 || col % shape.stride != 0 || col / shape.stride >= shape.out_width) continue;
-      std::int64_t ow = col / shape.stride;
-      std::int64_t k = (c * shape.kernel_height + kh) * shape.kernel_width + kw;
-      sum += image_columns[k * P + oh * shape.out_width + ow];
+  for (int kh = 0; kh < s.KH; ++kh) {
+    const int row = h + s.padding - kh;  // oh * stride
+    if (row < 0 || row % s.stride != 0 || row / s.stride >= s.OH) continue;
+    const int oh = row / s.stride;
+    for (int kw = 0; kw < s.KW; ++kw) {
+      const int col = w + s.padding - kw;  // ow * stride
+      if (col < 0 || col % s.stride != 0 || col / s.stride >= s.OW) continue;
+      const int ow = col / s.stride;
+      const int k = (c * s.KH + kh) * s.KW + kw;
+      sum += image_columns[k * P + oh * s.OW + ow];
     }
   }
   image[i] = sum;
@@ -66,15 +75,18 @@ std::int64_t im2col_size(const cpu::Conv2dShape& shape) {
 }
 
 void im2col(const float* input, float* columns, const cpu::Conv2dShape& shape, cudaStream_t stream) {
-  std::int64_t count = im2col_size(shape);
+  const Sizes s = sizes_of(shape);
+  const int count = static_cast<int>(im2col_size(shape));
   if (count == 0) return;
-  launch(im2col_kernel, {blocks_for(count, kThreads), kThreads, 0, stream, elements(count)}, input, columns, shape, count);
+  launch(im2col_kernel, {blocks_for(count, kThreads), kThreads, 0, stream, elements(count)}, input, columns, s, count);
 }
 
 void col2im(const float* columns, float* image, const cpu::Conv2dShape& shape, cudaStream_t stream) {
-  std::int64_t count = shape.batch * shape.in_channels * shape.height * shape.width;
+  const Sizes s = sizes_of(shape);
+  const int count = s.N * s.C * s.H * s.W;
   if (count == 0) return;
-  launch(col2im_kernel, {blocks_for(count, kThreads), kThreads, 0, stream, elements(count)}, columns, image, shape, count);
+  launch(col2im_kernel, {blocks_for(count, kThreads), kThreads, 0, stream, elements(im2col_size(shape))}, columns,
+         image, s, count);
 }
 
 }  // namespace minidl::cuda

@@ -23,4 +23,8 @@ void linear_backward(const float* grad_output, const float* input, const float* 
                      float* grad_weight, float* grad_bias, std::int64_t N, std::int64_t in_features,
                      std::int64_t out_features, cudaStream_t stream = nullptr);
 
+// grad_bias[o] += sum_n grad_output[n, o], a thread per column (the bias gradient of both rungs).
+void linear_grad_bias(const float* grad_output, float* grad_bias, std::int64_t N, std::int64_t out_features,
+                      cudaStream_t stream = nullptr);
+
 }  // namespace minidl::cuda

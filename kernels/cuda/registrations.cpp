@@ -8,12 +8,15 @@
 
 #include "minidl/core/cuda_api.h"
 #include "minidl/kernels/cuda/batch_norm2d.h"
+#include "minidl/kernels/cuda/batch_norm2d_split.h"
 #include "minidl/kernels/cuda/conv2d.h"
+#include "minidl/kernels/cuda/conv2d_blocked.h"
 #include "minidl/kernels/cuda/cross_entropy.h"
 #include "minidl/kernels/cuda/cublas_ops.h"
 #include "minidl/kernels/cuda/divergence_check.h"
 #include "minidl/kernels/cuda/gather_normalize.h"
 #include "minidl/kernels/cuda/linear.h"
+#include "minidl/kernels/cuda/linear_blocked.h"
 #include "minidl/kernels/cuda/max_pool2d.h"
 #include "minidl/kernels/cuda/relu.h"
 #include "minidl/kernels/cuda/sgd.h"
@@ -60,6 +63,68 @@ void linear_backward(const LinearBackwardArgs& a) {
            a.shape.out_features, stream());
 }
 
+// ---- the `blocked` rung of conv2d and linear: scratch and index tables in the workspace ------
+
+// At least count floats of the call site's scratch memory on the GPU (nullptr for none).
+float* scratch(Workspace& workspace, std::int64_t count) {
+  return static_cast<float*>(workspace.memory(static_cast<std::size_t>(count) * sizeof(float), Device::cuda()));
+}
+
+// A blocked convolution's index tables (kernels/cuda/conv2d_blocked.h) for its geometry,
+// built on the host and copied to the GPU at the call site's first call with it.
+struct Conv2dTables {
+  cpu::Conv2dShape geometry;
+  Tensor tables;  // i32, on the GPU
+};
+
+bool same_geometry(const cpu::Conv2dShape& a, const cpu::Conv2dShape& b) {
+  return a.in_channels == b.in_channels && a.height == b.height && a.width == b.width &&
+         a.out_channels == b.out_channels && a.kernel_height == b.kernel_height && a.kernel_width == b.kernel_width &&
+         a.stride == b.stride && a.padding == b.padding;
+}
+
+const std::int32_t* conv2d_tables(Workspace& workspace, const cpu::Conv2dShape& shape) {
+  Conv2dTables& state = workspace.state<Conv2dTables>();
+  if (!state.tables.defined() || !same_geometry(state.geometry, shape)) {
+    std::vector<std::int32_t> tables = cuda::conv2d_blocked_tables(shape);
+    state.tables = Tensor::from_vector<std::int32_t>({static_cast<std::int64_t>(tables.size())}, tables, Device::cuda());
+    state.geometry = shape;
+  }
+  return state.tables.data<std::int32_t>();
+}
+
+void conv2d_forward_blocked(const Conv2dForwardArgs& a) {
+  cuda::conv2d_blocked_forward(a.input.data<float>(), a.weight.data<float>(), data_or_null(a.bias),
+                               a.output.data<float>(), a.shape, a.activation, conv2d_tables(a.workspace, a.shape),
+                               scratch(a.workspace, cuda::conv2d_blocked_forward_scratch(a.shape)), stream());
+}
+
+void conv2d_backward_blocked(const Conv2dBackwardArgs& a) {
+  const std::int32_t* tables = conv2d_tables(a.workspace, a.shape);
+  float* partials = scratch(a.workspace, cuda::conv2d_blocked_backward_scratch(a.shape, a.grad_input.defined()));
+  cuda::conv2d_blocked_backward(a.grad_output.data<float>(), a.input.data<float>(), a.weight.data<float>(),
+                                data_or_null(a.grad_input), a.grad_weight.data<float>(), data_or_null(a.grad_bias),
+                                a.shape, tables, partials, stream());
+}
+
+void linear_forward_blocked(const LinearForwardArgs& a) {
+  const LinearShape& z = a.shape;
+  cuda::linear_blocked_forward(a.input.data<float>(), a.weight.data<float>(), data_or_null(a.bias),
+                               a.output.data<float>(), z.batch, z.in_features, z.out_features, a.activation,
+                               scratch(a.workspace, cuda::linear_blocked_forward_scratch(z.batch, z.in_features,
+                                                                                         z.out_features)),
+                               stream());
+}
+
+void linear_backward_blocked(const LinearBackwardArgs& a) {
+  const LinearShape& z = a.shape;
+  float* partials = scratch(a.workspace, cuda::linear_blocked_backward_scratch(z.batch, z.in_features, z.out_features,
+                                                                              a.grad_input.defined()));
+  cuda::linear_blocked_backward(a.grad_output.data<float>(), a.input.data<float>(), a.weight.data<float>(),
+                                data_or_null(a.grad_input), a.grad_weight.data<float>(), data_or_null(a.grad_bias),
+                                z.batch, z.in_features, z.out_features, partials, stream());
+}
+
 // ---- max_pool2d, relu, batch_norm2d ---------------------------------------------------------
 
 void max_pool2d_forward(const MaxPool2dForwardArgs& a) {
@@ -67,9 +132,15 @@ void max_pool2d_forward(const MaxPool2dForwardArgs& a) {
                            stream());
 }
 
-void max_pool2d_backward(const MaxPool2dBackwardArgs& a) {
-  cuda::max_pool2d_backward(a.grad_output.data<float>(), a.indices.data<std::int32_t>(), a.grad_input.data<float>(),
-                            a.shape, stream());
+void max_pool2d_backward_gather(const MaxPool2dBackwardArgs& a) {
+  cuda::max_pool2d_backward_gather(a.grad_output.data<float>(), a.indices.data<std::int32_t>(), nullptr,
+                                   a.grad_input.data<float>(), a.shape, stream());
+}
+
+void max_pool2d_backward_windows(const MaxPool2dBackwardArgs& a) {
+  cuda::max_pool2d_backward_windows(a.grad_output.data<float>(), a.indices.data<std::int32_t>(),
+                                    a.after_relu ? a.output.data<float>() : nullptr, a.grad_input.data<float>(),
+                                    a.shape, stream());
 }
 
 void relu_forward(const ReluForwardArgs& a) {
@@ -107,6 +178,42 @@ void batch_norm2d_backward_eval(const BatchNorm2dEvalBackwardArgs& a) {
                                    a.running_mean.data<float>(), a.running_var.data<float>(),
                                    a.grad_input.data<float>(), a.grad_weight.data<float>(), a.grad_bias.data<float>(),
                                    a.shape.N, a.shape.C, a.shape.HW, static_cast<float>(a.params.eps), stream());
+}
+
+void batch_norm2d_forward_train_split(const BatchNorm2dTrainForwardArgs& a) {
+  const BatchNorm2dShape& z = a.shape;
+  cuda::batch_norm2d_split_forward_train(
+      a.input.data<float>(), a.weight.data<float>(), a.bias.data<float>(), a.running_mean.data<float>(),
+      a.running_var.data<float>(), a.output.data<float>(), a.save_mean.data<float>(), a.save_invstd.data<float>(), z.N,
+      z.C, z.HW, static_cast<float>(a.params.eps), static_cast<float>(a.params.momentum), a.activation,
+      scratch(a.workspace, cuda::batch_norm2d_split_scratch(z.N, z.C, z.HW)), stream());
+}
+
+void batch_norm2d_forward_eval_split(const BatchNorm2dEvalForwardArgs& a) {
+  const BatchNorm2dShape& z = a.shape;
+  cuda::batch_norm2d_split_forward_eval(a.input.data<float>(), a.weight.data<float>(), a.bias.data<float>(),
+                                        a.running_mean.data<float>(), a.running_var.data<float>(),
+                                        a.output.data<float>(), z.N, z.C, z.HW, static_cast<float>(a.params.eps),
+                                        a.activation, stream());
+}
+
+void batch_norm2d_backward_train_split(const BatchNorm2dTrainBackwardArgs& a) {
+  const BatchNorm2dShape& z = a.shape;
+  cuda::batch_norm2d_split_backward_train(
+      a.grad_output.data<float>(), a.input.data<float>(), a.weight.data<float>(), a.save_mean.data<float>(),
+      a.save_invstd.data<float>(), a.grad_input.data<float>(), a.grad_weight.data<float>(), a.grad_bias.data<float>(),
+      z.N, z.C, z.HW, scratch(a.workspace, cuda::batch_norm2d_split_scratch(z.N, z.C, z.HW)), stream());
+}
+
+// The evaluation backward has no workspace (a rare call): its scratch is the caching allocator's, for the call.
+void batch_norm2d_backward_eval_split(const BatchNorm2dEvalBackwardArgs& a) {
+  const BatchNorm2dShape& z = a.shape;
+  Workspace call_scratch;
+  cuda::batch_norm2d_split_backward_eval(
+      a.grad_output.data<float>(), a.input.data<float>(), a.weight.data<float>(), a.running_mean.data<float>(),
+      a.running_var.data<float>(), a.grad_input.data<float>(), a.grad_weight.data<float>(), a.grad_bias.data<float>(),
+      z.N, z.C, z.HW, static_cast<float>(a.params.eps),
+      scratch(call_scratch, cuda::batch_norm2d_split_scratch(z.N, z.C, z.HW)), stream());
 }
 
 // ---- cross_entropy, step_metrics, gather_normalize -------------------------------------------
@@ -185,20 +292,29 @@ void divergence_check(const DivergenceCheckArgs& a) {
 
 void register_cuda_implementations(Registries& r) {
   const DeviceType on_cuda = DeviceType::CUDA;
-  r.conv2d.add({"kernels", on_cuda, kF32, kAnySize, false, "implicit GEMM, 16x16 shared-memory tiles (kernels/cuda/conv2d.cu)"},
+  r.conv2d.add({"blocked", on_cuda, kF32, kInt32Size, true, "implicit GEMM, 4x4 outputs a thread, split depth, index tables (kernels/cuda/conv2d_blocked.h)"},
+               {call::conv2d_forward_blocked, call::conv2d_backward_blocked});
+  r.conv2d.add({"tiled", on_cuda, kF32, kInt32Size, false, "implicit GEMM, 16x16 shared-memory tiles, a thread per output (kernels/cuda/conv2d.h)"},
                {call::conv2d_forward<cuda::conv2d_forward>, call::conv2d_backward<cuda::conv2d_backward>});
-  r.conv2d.add({"cublas", on_cuda, kF32, kAnySize, false, "im2col + cuBLAS SGEMM, bias by a kernel (kernels/cuda/cublas_ops.h)"},
+  r.conv2d.add({"cublas", on_cuda, kF32, kInt32Size, false, "im2col + cuBLAS SGEMM, bias by a kernel (kernels/cuda/cublas_ops.h)"},
                {call::conv2d_forward<cublas::conv2d_forward>, call::conv2d_backward<cublas::conv2d_backward>});
-  r.max_pool2d.add({"kernels", on_cuda, kF32, kAnySize, false, "a thread per output (forward) or input (backward) element (kernels/cuda/max_pool2d.cu)"},
-                   {call::max_pool2d_forward, call::max_pool2d_backward});
+  r.max_pool2d.add({"windows", on_cuda, kF32, kInt32Size, true, "backward: a thread per window where windows tile the input (kernels/cuda/max_pool2d.h)"},
+                   {call::max_pool2d_forward, call::max_pool2d_backward_windows});
+  r.max_pool2d.add({"gather", on_cuda, kF32, kInt32Size, false, "backward: a thread per input element gathers from its windows (kernels/cuda/max_pool2d.h)"},
+                   {call::max_pool2d_forward, call::max_pool2d_backward_gather});
   r.relu.add({"kernels", on_cuda, kF32, kAnySize, false, "a thread per element (kernels/cuda/relu.cu)"},
              {call::relu_forward, call::relu_backward});
-  r.batch_norm2d.add({"kernels", on_cuda, kF32, kAnySize, false, "a block per channel (kernels/cuda/batch_norm2d.cu)"},
-                     {call::batch_norm2d_forward_train, call::batch_norm2d_forward_eval, call::batch_norm2d_backward_train,
-                      call::batch_norm2d_backward_eval});
-  r.linear.add({"kernels", on_cuda, kF32, kAnySize, false, "16x16 shared-memory tiled GEMM (kernels/cuda/linear.cu)"},
+  r.batch_norm2d.add({"split", on_cuda, kF32, kInt32Size, true, "each channel split across blocks, chunk statistics combined in order (kernels/cuda/batch_norm2d_split.h)"},
+                     {call::batch_norm2d_forward_train_split, call::batch_norm2d_forward_eval_split,
+                      call::batch_norm2d_backward_train_split, call::batch_norm2d_backward_eval_split});
+  r.batch_norm2d.add({"per_channel", on_cuda, kF32, kInt32Size, false, "a block per channel (kernels/cuda/batch_norm2d.h)"},
+                     {call::batch_norm2d_forward_train, call::batch_norm2d_forward_eval,
+                      call::batch_norm2d_backward_train, call::batch_norm2d_backward_eval});
+  r.linear.add({"blocked", on_cuda, kF32, kInt32Size, true, "register-blocked GEMM, split depth, coalesced loads (kernels/cuda/linear_blocked.h)"},
+               {call::linear_forward_blocked, call::linear_backward_blocked});
+  r.linear.add({"tiled", on_cuda, kF32, kInt32Size, false, "16x16 shared-memory tiled GEMM, a thread per output (kernels/cuda/linear.h)"},
                {call::linear_forward<cuda::linear_forward>, call::linear_backward<cuda::linear_backward>});
-  r.linear.add({"cublas", on_cuda, kF32, kAnySize, false, "cuBLAS SGEMM, bias by a kernel (kernels/cuda/cublas_ops.h)"},
+  r.linear.add({"cublas", on_cuda, kF32, kInt32Size, false, "cuBLAS SGEMM, bias by a kernel (kernels/cuda/cublas_ops.h)"},
                {call::linear_forward<cublas::linear_forward>, call::linear_backward<cublas::linear_backward>});
   r.cross_entropy.add({"kernels", on_cuda, kF32, kAnySize, false, "one block, a warp per row (kernels/cuda/cross_entropy.cu)"},
                       {call::cross_entropy});

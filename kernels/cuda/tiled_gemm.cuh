@@ -5,10 +5,10 @@
 //
 // A and B are never stored as matrices: a problem struct says how to read their
 // elements from the op's tensors, and what becomes of each C element. It has
-//   std::int64_t rows, cols, depth;
-//   float a(std::int64_t row, std::int64_t k) const;     called only inside A
-//   float b(std::int64_t k, std::int64_t col) const;     called only inside B
-//   void store(std::int64_t row, std::int64_t col, float sum) const;   called only inside C
+//   int rows, cols, depth;
+//   float a(int row, int k) const;     called only inside A
+//   float b(int k, int col) const;     called only inside B
+//   void store(int row, int col, float sum) const;   called only inside C
 // so one kernel computes output = input * weight^T + bias, the convolution as an
 // implicit GEMM, and every gradient of both.
 //
@@ -39,15 +39,15 @@ template <typename Problem>
 __global__ void tiled_gemm_kernel(Problem problem) {
   __shared__ float a_tile[kGemmTile][kGemmTile];  // A(block's rows, k0 .. k0 + 15)
   __shared__ float b_tile[kGemmTile][kGemmTile];  // B(k0 .. k0 + 15, block's columns)
-  const unsigned tx = threadIdx.x, ty = threadIdx.y;
-  const std::int64_t row = static_cast<std::int64_t>(blockIdx.y) * kGemmTile + ty;
-  const std::int64_t col = static_cast<std::int64_t>(blockIdx.x) * kGemmTile + tx;
+  const int tx = static_cast<int>(threadIdx.x), ty = static_cast<int>(threadIdx.y);
+  const int row = static_cast<int>(blockIdx.y * kGemmTile) + ty;
+  const int col = static_cast<int>(blockIdx.x * kGemmTile) + tx;
   float sum = 0.0f;
-  for (std::int64_t k0 = 0; k0 < problem.depth; k0 += kGemmTile) {
+  for (int k0 = 0; k0 < problem.depth; k0 += kGemmTile) {
     a_tile[ty][tx] = row < problem.rows && k0 + tx < problem.depth ? problem.a(row, k0 + tx) : 0.0f;
     b_tile[ty][tx] = k0 + ty < problem.depth && col < problem.cols ? problem.b(k0 + ty, col) : 0.0f;
     __syncthreads();  // both tiles are complete
-    for (unsigned k = 0; k < kGemmTile; ++k) sum += a_tile[ty][k] * b_tile[k][tx];
+    for (int k = 0; k < static_cast<int>(kGemmTile); ++k) sum += a_tile[ty][k] * b_tile[k][tx];
     __syncthreads();  // the tiles are read: the next step may overwrite them
   }
   if (row < problem.rows && col < problem.cols) problem.store(row, col, sum);
@@ -58,7 +58,8 @@ template <typename Problem>
 void tiled_gemm(const Problem& problem, cudaStream_t stream, SourceLocation where = SourceLocation::current()) {
   if (problem.rows == 0 || problem.cols == 0) return;
   const dim3 grid(blocks_for(problem.cols, kGemmTile), blocks_for(problem.rows, kGemmTile));
-  launch(tiled_gemm_kernel<Problem>, {grid, dim3(kGemmTile, kGemmTile), 0, stream, multiply_adds(problem.rows * problem.cols * problem.depth), where}, problem);
+  const Work work = multiply_adds(std::int64_t{problem.rows} * problem.cols * problem.depth);
+  launch(tiled_gemm_kernel<Problem>, {grid, dim3(kGemmTile, kGemmTile), 0, stream, work, where}, problem);
 }
 
 }  // namespace minidl::cuda
