@@ -128,24 +128,77 @@ void empty_cache() { allocator().empty_cache(); }
 
 void reset_peak_stats() { allocator().reset_peak_stats(); }
 
+namespace {
+
+// A copy queued on minidl's stream, then waited for: the copy sees everything queued
+// before it (cudaMemcpy runs on the legacy default stream, which does not wait for a
+// non-blocking stream's work).
+void copy_and_wait(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind) {
+  if (bytes == 0) return;
+  check_cuda(cudaMemcpyAsync(dst, src, bytes, kind, current_stream()), "cudaMemcpyAsync");
+  check_cuda(cudaStreamSynchronize(current_stream()), "cudaStreamSynchronize");
+}
+
+}  // namespace
+
 void copy_host_to_device(void* dst, const void* src, std::size_t bytes) {
   require_gpu("copy to cuda");
-  check_cuda(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "cudaMemcpy");
+  copy_and_wait(dst, src, bytes, cudaMemcpyHostToDevice);
 }
 
 void copy_device_to_host(void* dst, const void* src, std::size_t bytes) {
   require_gpu("copy from cuda");
-  check_cuda(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy");
+  copy_and_wait(dst, src, bytes, cudaMemcpyDeviceToHost);
 }
 
 void copy_device_to_device(void* dst, const void* src, std::size_t bytes) {
   require_gpu("copy on cuda");
-  check_cuda(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice), "cudaMemcpy");
+  copy_and_wait(dst, src, bytes, cudaMemcpyDeviceToDevice);
 }
 
 void memset_device(void* dst, int value, std::size_t bytes) {
   require_gpu("memset on cuda");
-  check_cuda(cudaMemset(dst, value, bytes), "cudaMemset");
+  if (bytes == 0) return;
+  check_cuda(cudaMemsetAsync(dst, value, bytes, current_stream()), "cudaMemsetAsync");
+}
+
+Graph::Graph(const std::function<void()>& body) {
+  require_gpu("capture a cuda graph");
+  cudaStream_t stream = current_stream();
+  check_cuda(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), "cudaStreamBeginCapture");
+  // Ends the capture, whatever happened in it: a capture left open refuses every later call.
+  auto end_capture = [&] {
+    cudaGraph_t graph = nullptr;
+    cudaError_t status = cudaStreamEndCapture(stream, &graph);
+    graph_ = graph;
+    return status;
+  };
+  try {
+    body();
+  } catch (...) {
+    end_capture();
+    if (graph_ != nullptr) cudaGraphDestroy(static_cast<cudaGraph_t>(graph_));
+    graph_ = nullptr;
+    cudaGetLastError();  // the refused call's error, reported by the exception
+    throw;
+  }
+  check_cuda(end_capture(), "cudaStreamEndCapture");
+  cudaGraphExec_t exec = nullptr;
+  cudaError_t status = cudaGraphInstantiate(&exec, static_cast<cudaGraph_t>(graph_), 0);
+  if (status != cudaSuccess) {
+    cudaGraphDestroy(static_cast<cudaGraph_t>(graph_));
+    check_cuda(status, "cudaGraphInstantiate");
+  }
+  exec_ = exec;
+}
+
+Graph::~Graph() {
+  if (exec_ != nullptr) check_in_destructor(cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec_)), "cudaGraphExecDestroy");
+  if (graph_ != nullptr) check_in_destructor(cudaGraphDestroy(static_cast<cudaGraph_t>(graph_)), "cudaGraphDestroy");
+}
+
+void Graph::replay() const {
+  check_cuda(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec_), current_stream()), "cudaGraphLaunch");
 }
 
 void synchronize() {
@@ -155,7 +208,7 @@ void synchronize() {
 
 Stream::Stream() {
   require_gpu("create a cuda stream");
-  cudaStream_t stream = nullptr;
+  cudaStream_t stream = current_stream();
   check_cuda(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
   handle_ = stream;
 }
@@ -173,7 +226,7 @@ Event::Event() {
 
 Event::~Event() { check_in_destructor(cudaEventDestroy(native(*this)), "cudaEventDestroy"); }
 
-void Event::record() { check_cuda(cudaEventRecord(native(*this), nullptr), "cudaEventRecord"); }
+void Event::record() { check_cuda(cudaEventRecord(native(*this), current_stream()), "cudaEventRecord"); }
 
 void Event::record(const Stream& stream) {
   check_cuda(cudaEventRecord(native(*this), native(stream)), "cudaEventRecord");
@@ -236,7 +289,16 @@ std::string describe() {
   return line;
 }
 
-cudaStream_t current_stream() { return nullptr; }
+cudaStream_t current_stream() {
+  // Created on first use, never destroyed (work may be queued until the process ends).
+  static const cudaStream_t stream = [] {
+    require_gpu("create minidl's cuda stream");
+    cudaStream_t created = nullptr;
+    check_cuda(cudaStreamCreateWithFlags(&created, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+    return created;
+  }();
+  return stream;
+}
 
 int multiprocessor_count() {
   static const int count = [] {

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 
 #include "minidl/core/cuda_allocator.h"
@@ -36,16 +37,41 @@ void empty_cache();
 void reset_peak_stats();
 
 ///@{
-/// Synchronous copies: they return when the copy is done.
+/// Synchronous copies, queued on minidl's stream (after everything queued before) and
+/// waited for: they return when the copy is done.
 void copy_host_to_device(void* dst, const void* src, std::size_t bytes);
 void copy_device_to_host(void* dst, const void* src, std::size_t bytes);
 void copy_device_to_device(void* dst, const void* src, std::size_t bytes);
 ///@}
-/// Sets bytes of device memory to a byte value.
+/// Sets bytes of device memory to a byte value, queued on minidl's stream (the host does
+/// not wait: what is queued later sees the bytes set).
 void memset_device(void* dst, int value, std::size_t bytes);
 
 /// Waits until all work on the device has finished.
 void synchronize();
+
+/// A CUDA graph: the work a function queues on minidl's stream, captured once (nothing
+/// runs while it is captured) and replayed as one launch. Every op of minidl queues its
+/// work on that stream, a non-blocking stream of its own (core/cuda_api.h's
+/// current_stream()), so a training step can be captured whole.
+class Graph {
+ public:
+  /// Captures what body queues on minidl's stream, then instantiates it. Capture refuses
+  /// a call that would wait for the device or allocate (cudaMalloc, a synchronous copy,
+  /// a synchronize, a copy from pageable host memory): that call throws Error naming it,
+  /// the capture is abandoned, and no graph is made.
+  explicit Graph(const std::function<void()>& body);
+  ~Graph();
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+
+  /// Queues the captured work on minidl's stream.
+  void replay() const;
+
+ private:
+  void* graph_ = nullptr;  // cudaGraph_t
+  void* exec_ = nullptr;   // cudaGraphExec_t
+};
 
 /// A CUDA stream: work queued on one stream runs in order, work on different streams may overlap.
 class Stream {
@@ -73,7 +99,8 @@ class Event {
   Event& operator=(const Event&) = delete;
 
   ///@{
-  /// Marks the current end of the default stream's queue, or of stream's.
+  /// Marks the current end of the queue of minidl's stream (where every op queues its
+  /// work), or of stream's.
   void record();
   void record(const Stream& stream);
   ///@}

@@ -22,6 +22,10 @@ void copy_device_to_device(void*, const void*, std::size_t) { unavailable("copy 
 void memset_device(void*, int, std::size_t) { unavailable("memset on cuda"); }
 void synchronize() { unavailable("cuda synchronize"); }
 
+Graph::Graph(const std::function<void()>&) { unavailable("capture a cuda graph"); }
+Graph::~Graph() = default;
+void Graph::replay() const { unavailable("replay a cuda graph"); }
+
 Stream::Stream() { unavailable("create a cuda stream"); }
 Stream::~Stream() = default;
 void Stream::synchronize() const { unavailable("cuda stream synchronize"); }

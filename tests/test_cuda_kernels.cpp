@@ -158,7 +158,7 @@ TEST_CASE("cuda sum gives the same bits on every run") {
   REQUIRE(first.item<float>() == second.item<float>());
 }
 
-TEST_CASE("cuda sgd updates all parameters in one launch as the CPU reference does") {
+TEST_CASE("cuda sgd updates all parameters in one launch to the CPU reference's bits") {
   if (testing::skip_unless_cuda()) return;
   const std::vector<std::int64_t> sizes = {1, 300, 1000};
   std::vector<ops::SgdParams> settings(4);
@@ -194,8 +194,9 @@ TEST_CASE("cuda sgd updates all parameters in one launch as the CPU reference do
                         first_step);
     }
     for (std::size_t p = 0; p < sizes.size(); ++p) {
-      require_close(param_device[p], param[p], 1e-6, 1e-7, "param");
-      require_close(buffer_device[p], buffer[p], 1e-6, 1e-7, "momentum_buffer");
+      // The kernel rounds every product and sum on its own, as the reference: the same bits.
+      REQUIRE(param_device[p].to_vector<float>() == param[p].to_vector<float>());
+      REQUIRE(buffer_device[p].to_vector<float>() == buffer[p].to_vector<float>());
     }
   }
 }

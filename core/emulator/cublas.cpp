@@ -24,18 +24,22 @@ cublasStatus_t gemm(cublasHandle_t handle, cublasOperation_t transa, cublasOpera
   if (!is_operation(transa) || !is_operation(transb) || m < 0 || n < 0 || k < 0 ||
       lda < std::max(1, a_transposed ? k : m) || ldb < std::max(1, b_transposed ? n : k) || ldc < std::max(1, m))
     return CUBLAS_STATUS_INVALID_VALUE;
-  minidl::emulator::detail::count_launch();
-  if (!minidl::emulator::detail::record_library_call(std::int64_t{m} * n * k)) return CUBLAS_STATUS_SUCCESS;
-  auto a = [&](std::size_t i, std::size_t l) { return a_transposed ? A[l + i * lda] : A[i + l * lda]; };
-  auto b = [&](std::size_t l, std::size_t j) { return b_transposed ? B[j + l * ldb] : B[l + j * ldb]; };
-  for (std::size_t j = 0; j < static_cast<std::size_t>(n); ++j) {
-    for (std::size_t i = 0; i < static_cast<std::size_t>(m); ++i) {
-      float sum = 0.0f;
-      for (std::size_t l = 0; l < static_cast<std::size_t>(k); ++l) sum += a(i, l) * b(l, j);
-      float& c = C[i + j * ldc];
-      c = beta == 0.0f ? alpha * sum : alpha * sum + beta * c;
+  // The product, with every argument copied: a capturing stream keeps it for a graph.
+  auto product = [=] {
+    minidl::emulator::detail::count_launch();
+    if (!minidl::emulator::detail::record_library_call(std::int64_t{m} * n * k)) return;
+    auto a = [&](std::size_t i, std::size_t l) { return a_transposed ? A[l + i * lda] : A[i + l * lda]; };
+    auto b = [&](std::size_t l, std::size_t j) { return b_transposed ? B[j + l * ldb] : B[l + j * ldb]; };
+    for (std::size_t j = 0; j < static_cast<std::size_t>(n); ++j) {
+      for (std::size_t i = 0; i < static_cast<std::size_t>(m); ++i) {
+        float sum = 0.0f;
+        for (std::size_t l = 0; l < static_cast<std::size_t>(k); ++l) sum += a(i, l) * b(l, j);
+        float& c = C[i + j * ldc];
+        c = beta == 0.0f ? alpha * sum : alpha * sum + beta * c;
+      }
     }
-  }
+  };
+  if (!minidl::emulator::detail::capture(handle->stream, product)) product();
   return CUBLAS_STATUS_SUCCESS;
 }
 

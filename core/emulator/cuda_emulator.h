@@ -168,10 +168,11 @@ inline int __all_sync(unsigned mask, int predicate) {
 }
 
 // ---- Arithmetic intrinsics --------------------------------------------------------------
-// a * b and a + b rounded to nearest, never contracted into a fused multiply-add: on a GPU
+// a * b, a + b and a - b rounded to nearest, never contracted into a fused multiply-add: on a GPU
 // they keep nvcc from fusing, so a kernel can give the bits of the CPU reference.
 inline float __fmul_rn(float a, float b) { return a * b; }
 inline float __fadd_rn(float a, float b) { return a + b; }
+inline float __fsub_rn(float a, float b) { return a - b; }
 
 // ---- Atomics: the types CUDA offers them for --------------------------------------
 template <typename T>
@@ -224,6 +225,8 @@ enum cudaError_t {
   cudaErrorInvalidConfiguration = 9,
   cudaErrorInvalidDevice = 101,
   cudaErrorInvalidResourceHandle = 400,
+  cudaErrorStreamCaptureUnsupported = 900,
+  cudaErrorStreamCaptureInvalidated = 901,
 };
 
 enum cudaMemcpyKind {
@@ -239,6 +242,29 @@ using cudaStream_t = CUstream_st*;
 struct CUevent_st;
 using cudaEvent_t = CUevent_st*;
 constexpr unsigned int cudaStreamNonBlocking = 1;
+
+// Stream capture and graphs. Capture is in CUDA's global mode: while any stream captures,
+// a call that could synchronise with the device (cudaMalloc, cudaFree, a synchronous copy
+// or memset, a stream, event or device synchronize) and an asynchronous copy from pageable
+// host memory are refused with cudaErrorStreamCaptureUnsupported, and the capture is
+// invalidated: cudaStreamEndCapture then returns cudaErrorStreamCaptureInvalidated and no
+// graph. Kernels, cuBLAS calls, asynchronous copies between pinned or device memory and
+// asynchronous memsets queued on a capturing stream are recorded, not run, with their
+// arguments as they were at capture time; a graph launch runs them in order.
+struct CUgraph_st;
+using cudaGraph_t = CUgraph_st*;
+struct CUgraphExec_st;
+using cudaGraphExec_t = CUgraphExec_st*;
+enum cudaStreamCaptureMode {
+  cudaStreamCaptureModeGlobal = 0,
+  cudaStreamCaptureModeThreadLocal = 1,
+  cudaStreamCaptureModeRelaxed = 2,
+};
+enum cudaStreamCaptureStatus {
+  cudaStreamCaptureStatusNone = 0,
+  cudaStreamCaptureStatusActive = 1,
+  cudaStreamCaptureStatusInvalidated = 2,
+};
 
 struct cudaDeviceProp {
   char name[256];
@@ -275,10 +301,18 @@ cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t bytes, cudaMemcpy
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind,
                             cudaStream_t stream = nullptr);
 cudaError_t cudaMemset(void* dst, int value, std::size_t bytes);
+cudaError_t cudaMemsetAsync(void* dst, int value, std::size_t bytes, cudaStream_t stream = nullptr);
 
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned int flags);
 cudaError_t cudaStreamDestroy(cudaStream_t stream);
 cudaError_t cudaStreamSynchronize(cudaStream_t stream);
+cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode mode);
+cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph);
+cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureStatus* status);
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph, unsigned long long flags = 0);
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream);
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec);
+cudaError_t cudaGraphDestroy(cudaGraph_t graph);
 
 cudaError_t cudaEventCreate(cudaEvent_t* event);
 cudaError_t cudaEventDestroy(cudaEvent_t event);

@@ -21,7 +21,9 @@ struct Counters {
   std::int64_t host_synchronizations = 0;  // calls that make the host wait for the device:
                                            // cudaDeviceSynchronize, cudaStreamSynchronize,
                                            // cudaEventSynchronize, cudaMemcpy
-  std::int64_t launches = 0;               // kernel launches and cuBLAS GEMMs
+  std::int64_t launches = 0;               // kernel launches and cuBLAS GEMMs that ran (eagerly
+                                           // or replayed from a graph)
+  std::int64_t graph_launches = 0;         // cudaGraphLaunch calls
 
   Counters operator-(const Counters& earlier) const;
 };
@@ -84,6 +86,9 @@ namespace detail {
 // For the runtime and cuBLAS parts of the emulator.
 void set_last_error(cudaError_t error);
 void count_launch();
+// When stream is capturing, records work (to run when a graph made from the capture is
+// launched) and returns true; else returns false and the caller runs the work now.
+bool capture(cudaStream_t stream, std::function<void()> work);
 // For the cuBLAS stand-in: records a GEMM of multiply_adds with a LaunchRecorder, and
 // returns false when it must not compute (record_only).
 bool record_library_call(std::int64_t multiply_adds, SourceLocation where = SourceLocation::current());

@@ -394,20 +394,12 @@ void LaunchRecorder::clear() {
   recording().records.clear();
 }
 
-void launch(dim3 grid, dim3 block_dim, std::size_t dynamic_shared_bytes, cudaStream_t, DeclaredWork work,
-            const std::function<void()>& kernel_body, SourceLocation where) {
-  if (current.block != nullptr)
-    fail("kernel launch at {}:{}: a kernel cannot launch kernels in the emulator", where.file, where.line);
-  if (!is_valid_configuration(grid, block_dim)) {
-    detail::set_last_error(cudaErrorInvalidConfiguration);
-    return;
-  }
-  if (dynamic_shared_bytes > kMaxDynamicSharedBytes) {
-    detail::set_last_error(cudaErrorInvalidValue);
-    return;
-  }
-  detail::count_launch();
-  if (!record({where, grid, block_dim, work})) return;
+namespace {
+
+// Runs every block of the grid, in the block order set, and returns when all have
+// finished; throws Error when a block failed.
+void run_grid(dim3 grid, dim3 block_dim, std::size_t dynamic_shared_bytes, const std::function<void()>& kernel_body,
+              SourceLocation where) {
   std::lock_guard lock(launch_mutex());
   std::vector<std::byte> dynamic_shared(dynamic_shared_bytes);
   for (std::uint64_t linear : blocks_in_launch_order(grid)) {
@@ -422,6 +414,30 @@ void launch(dim3 grid, dim3 block_dim, std::size_t dynamic_shared_bytes, cudaStr
            coordinates({grid.x, grid.y, grid.z}), coordinates({block_dim.x, block_dim.y, block_dim.z}),
            block->failure);
   }
+}
+
+}  // namespace
+
+void launch(dim3 grid, dim3 block_dim, std::size_t dynamic_shared_bytes, cudaStream_t stream, DeclaredWork work,
+            const std::function<void()>& kernel_body, SourceLocation where) {
+  if (current.block != nullptr)
+    fail("kernel launch at {}:{}: a kernel cannot launch kernels in the emulator", where.file, where.line);
+  if (!is_valid_configuration(grid, block_dim)) {
+    detail::set_last_error(cudaErrorInvalidConfiguration);
+    return;
+  }
+  if (dynamic_shared_bytes > kMaxDynamicSharedBytes) {
+    detail::set_last_error(cudaErrorInvalidValue);
+    return;
+  }
+  // A capturing stream keeps the launch, with a copy of the kernel's arguments (kernel_body
+  // holds them by value), for the graph made from the capture to run.
+  auto run = [=] {
+    detail::count_launch();
+    if (record({where, grid, block_dim, work})) run_grid(grid, block_dim, dynamic_shared_bytes, kernel_body, where);
+  };
+  if (detail::capture(stream, run)) return;
+  run();
 }
 
 namespace detail {

@@ -1,11 +1,14 @@
 // The CUDA runtime API of the emulator: one device whose memory is host memory.
 //
 // Every call completes before it returns (a launch too), so streams and events only
-// keep CUDA's bookkeeping: events record the host time. Device allocations are
+// keep CUDA's bookkeeping: events record the host time. A stream that captures records
+// its work instead (cuda_emulator.h says what capture refuses); a graph launch runs it. Device allocations are
 // tracked, so copies and memsets outside them fail with cudaErrorInvalidValue as an
 // out-of-range access would fail on a GPU, and new allocations are filled with 0xff
 // bytes (NaN as float) so that reading memory nobody wrote shows in results.
 #include <chrono>
+#include <functional>
+#include <vector>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -14,11 +17,21 @@
 
 #include "minidl/core/emulator/emulator.h"
 
-// Stream and event objects behind the opaque handles.
-struct CUstream_st {};
+// Stream, event and graph objects behind the opaque handles.
+struct CUstream_st {
+  bool capturing = false;
+  bool invalidated = false;                   // a refused call happened during the capture
+  std::vector<std::function<void()>> captured;  // the work queued since the capture began
+};
 struct CUevent_st {
   std::chrono::steady_clock::time_point time;
   bool recorded = false;
+};
+struct CUgraph_st {
+  std::vector<std::function<void()>> nodes;
+};
+struct CUgraphExec_st {
+  std::vector<std::function<void()>> nodes;
 };
 
 namespace minidl::emulator {
@@ -31,7 +44,7 @@ constexpr std::align_val_t kDeviceAlignment{256};  // as cudaMalloc
 struct Memory {
   std::mutex mutex;
   std::map<const std::byte*, std::size_t> device_allocations;  // start -> bytes
-  std::set<void*> pinned_allocations;
+  std::map<const std::byte*, std::size_t> pinned_allocations;  // start -> bytes
   std::size_t used_bytes = 0;
   std::size_t limit_bytes = kDefaultMemoryLimit;
 };
@@ -46,6 +59,7 @@ struct AtomicCounters {
   std::atomic<std::int64_t> device_frees{0};
   std::atomic<std::int64_t> host_synchronizations{0};
   std::atomic<std::int64_t> launches{0};
+  std::atomic<std::int64_t> graph_launches{0};
 };
 
 AtomicCounters& atomic_counters() {
@@ -63,15 +77,46 @@ cudaError_t report(cudaError_t error) {
 
 void count_host_synchronization() { atomic_counters().host_synchronizations.fetch_add(1); }
 
-// True when [ptr, ptr + bytes) lies within one device allocation.
-bool is_device_range(const void* ptr, std::size_t bytes) {
+// True when [ptr, ptr + bytes) lies within one allocation of allocations. Caller holds memory().mutex.
+bool is_within(const std::map<const std::byte*, std::size_t>& allocations, const void* ptr, std::size_t bytes) {
   const auto* start = static_cast<const std::byte*>(ptr);
-  Memory& m = memory();
-  std::lock_guard lock(m.mutex);
-  auto after = m.device_allocations.upper_bound(start);
-  if (after == m.device_allocations.begin()) return false;
+  auto after = allocations.upper_bound(start);
+  if (after == allocations.begin()) return false;
   auto [allocation, allocation_bytes] = *std::prev(after);
   return start + bytes <= allocation + allocation_bytes;
+}
+
+// True when [ptr, ptr + bytes) lies within one device allocation.
+bool is_device_range(const void* ptr, std::size_t bytes) {
+  std::lock_guard lock(memory().mutex);
+  return is_within(memory().device_allocations, ptr, bytes);
+}
+
+// True when [ptr, ptr + bytes) lies within one pinned host allocation (cudaMallocHost).
+bool is_pinned_range(const void* ptr, std::size_t bytes) {
+  std::lock_guard lock(memory().mutex);
+  return is_within(memory().pinned_allocations, ptr, bytes);
+}
+
+// ---- Capture (global mode) ---------------------------------------------------------------
+
+struct Captures {
+  std::mutex mutex;
+  std::set<cudaStream_t> capturing;  // the streams capturing now
+};
+
+Captures& captures() {
+  static Captures instance;
+  return instance;
+}
+
+// A call that capture refuses: while any stream captures, every capture is invalidated
+// and the call returns cudaErrorStreamCaptureUnsupported (true). False when none captures.
+bool refused_by_capture() {
+  std::lock_guard lock(captures().mutex);
+  if (captures().capturing.empty()) return false;
+  for (cudaStream_t stream : captures().capturing) stream->invalidated = true;
+  return true;
 }
 
 // Checks the device side(s) of a copy of kind.
@@ -90,12 +135,14 @@ bool is_valid_copy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind
 
 Counters Counters::operator-(const Counters& earlier) const {
   return {device_allocations - earlier.device_allocations, device_frees - earlier.device_frees,
-          host_synchronizations - earlier.host_synchronizations, launches - earlier.launches};
+          host_synchronizations - earlier.host_synchronizations, launches - earlier.launches,
+          graph_launches - earlier.graph_launches};
 }
 
 Counters counters() {
   AtomicCounters& c = atomic_counters();
-  return {c.device_allocations.load(), c.device_frees.load(), c.host_synchronizations.load(), c.launches.load()};
+  return {c.device_allocations.load(), c.device_frees.load(), c.host_synchronizations.load(), c.launches.load(),
+          c.graph_launches.load()};
 }
 
 void set_memory_limit(std::size_t bytes) {
@@ -111,13 +158,24 @@ std::size_t memory_limit() {
 namespace detail {
 void set_last_error(cudaError_t error) { report(error); }
 void count_launch() { atomic_counters().launches.fetch_add(1); }
+
+bool capture(cudaStream_t stream, std::function<void()> work) {
+  if (stream == nullptr) return false;
+  std::lock_guard lock(captures().mutex);
+  if (!stream->capturing) return false;
+  stream->captured.push_back(std::move(work));
+  return true;
+}
 }  // namespace detail
 
 }  // namespace minidl::emulator
 
+using minidl::emulator::captures;
 using minidl::emulator::is_device_range;
+using minidl::emulator::is_pinned_range;
 using minidl::emulator::is_valid_copy;
 using minidl::emulator::memory;
+using minidl::emulator::refused_by_capture;
 using minidl::emulator::report;
 
 const char* cudaGetErrorString(cudaError_t error) {
@@ -128,6 +186,8 @@ const char* cudaGetErrorString(cudaError_t error) {
     case cudaErrorInvalidConfiguration: return "invalid configuration argument";
     case cudaErrorInvalidDevice: return "invalid device ordinal";
     case cudaErrorInvalidResourceHandle: return "invalid resource handle";
+    case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
+    case cudaErrorStreamCaptureInvalidated: return "operation failed due to a previous error during capture";
   }
   return "unrecognized error code";
 }
@@ -140,6 +200,8 @@ const char* cudaGetErrorName(cudaError_t error) {
     case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
     case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
     case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
+    case cudaErrorStreamCaptureUnsupported: return "cudaErrorStreamCaptureUnsupported";
+    case cudaErrorStreamCaptureInvalidated: return "cudaErrorStreamCaptureInvalidated";
   }
   return "cudaErrorUnknown";
 }
@@ -184,12 +246,14 @@ cudaError_t cudaMemGetInfo(std::size_t* free_bytes, std::size_t* total_bytes) {
 }
 
 cudaError_t cudaDeviceSynchronize() {
+  if (refused_by_capture()) return report(cudaErrorStreamCaptureUnsupported);
   minidl::emulator::count_host_synchronization();
   return cudaSuccess;
 }
 
 cudaError_t cudaMalloc(void** ptr, std::size_t bytes) {
   *ptr = nullptr;
+  if (refused_by_capture()) return report(cudaErrorStreamCaptureUnsupported);
   if (bytes == 0) return cudaSuccess;
   {
     std::lock_guard lock(memory().mutex);
@@ -206,6 +270,7 @@ cudaError_t cudaMalloc(void** ptr, std::size_t bytes) {
 }
 
 cudaError_t cudaFree(void* ptr) {
+  if (refused_by_capture()) return report(cudaErrorStreamCaptureUnsupported);
   if (ptr == nullptr) return cudaSuccess;
   {
     std::lock_guard lock(memory().mutex);
@@ -220,9 +285,10 @@ cudaError_t cudaFree(void* ptr) {
 }
 
 cudaError_t cudaMallocHost(void** ptr, std::size_t bytes) {
+  if (refused_by_capture()) return report(cudaErrorStreamCaptureUnsupported);
   *ptr = ::operator new(bytes, minidl::emulator::kDeviceAlignment);
   std::lock_guard lock(memory().mutex);
-  memory().pinned_allocations.insert(*ptr);
+  memory().pinned_allocations[static_cast<const std::byte*>(*ptr)] = bytes;
   return cudaSuccess;
 }
 
@@ -230,29 +296,53 @@ cudaError_t cudaFreeHost(void* ptr) {
   if (ptr == nullptr) return cudaSuccess;
   {
     std::lock_guard lock(memory().mutex);
-    if (memory().pinned_allocations.erase(ptr) == 0) return report(cudaErrorInvalidValue);
+    if (memory().pinned_allocations.erase(static_cast<const std::byte*>(ptr)) == 0)
+      return report(cudaErrorInvalidValue);
   }
   ::operator delete(ptr, minidl::emulator::kDeviceAlignment);
   return cudaSuccess;
 }
 
-cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind, cudaStream_t) {
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind, cudaStream_t stream) {
   if (bytes == 0) return cudaSuccess;
   if (!is_valid_copy(dst, src, bytes, kind)) return report(cudaErrorInvalidValue);
+  // A capture records a copy between device or pinned memory; one from or to pageable
+  // host memory would have to complete now, which capture refuses.
+  bool capturing = false;
+  if (stream != nullptr) {
+    std::lock_guard lock(captures().mutex);
+    capturing = stream->capturing;
+  }
+  if (capturing) {
+    const bool pageable = (kind == cudaMemcpyHostToDevice && !is_pinned_range(src, bytes)) ||
+                          (kind == cudaMemcpyDeviceToHost && !is_pinned_range(dst, bytes));
+    if (pageable || kind == cudaMemcpyHostToHost || kind == cudaMemcpyDefault) {
+      refused_by_capture();
+      return report(cudaErrorStreamCaptureUnsupported);
+    }
+  }
+  if (minidl::emulator::detail::capture(stream, [=] { std::memmove(dst, src, bytes); })) return cudaSuccess;
   std::memmove(dst, src, bytes);
   return cudaSuccess;
 }
 
 cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind) {
+  if (refused_by_capture()) return report(cudaErrorStreamCaptureUnsupported);
   minidl::emulator::count_host_synchronization();
   return cudaMemcpyAsync(dst, src, bytes, kind);
 }
 
-cudaError_t cudaMemset(void* dst, int value, std::size_t bytes) {
+cudaError_t cudaMemsetAsync(void* dst, int value, std::size_t bytes, cudaStream_t stream) {
   if (bytes == 0) return cudaSuccess;
   if (!is_device_range(dst, bytes)) return report(cudaErrorInvalidValue);
+  if (minidl::emulator::detail::capture(stream, [=] { std::memset(dst, value, bytes); })) return cudaSuccess;
   std::memset(dst, value, bytes);
   return cudaSuccess;
+}
+
+cudaError_t cudaMemset(void* dst, int value, std::size_t bytes) {
+  if (refused_by_capture()) return report(cudaErrorStreamCaptureUnsupported);
+  return cudaMemsetAsync(dst, value, bytes);
 }
 
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned int) {
@@ -262,12 +352,81 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned int) {
 
 cudaError_t cudaStreamDestroy(cudaStream_t stream) {
   if (stream == nullptr) return report(cudaErrorInvalidResourceHandle);
+  {
+    std::lock_guard lock(captures().mutex);
+    captures().capturing.erase(stream);
+  }
   delete stream;
   return cudaSuccess;
 }
 
 cudaError_t cudaStreamSynchronize(cudaStream_t) {
+  if (refused_by_capture()) return report(cudaErrorStreamCaptureUnsupported);
   minidl::emulator::count_host_synchronization();
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode) {
+  if (stream == nullptr) return report(cudaErrorStreamCaptureUnsupported);  // not the legacy default stream
+  std::lock_guard lock(captures().mutex);
+  if (stream->capturing) return report(cudaErrorInvalidValue);
+  stream->capturing = true;
+  stream->invalidated = false;
+  stream->captured.clear();
+  captures().capturing.insert(stream);
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph) {
+  *graph = nullptr;
+  if (stream == nullptr) return report(cudaErrorInvalidValue);
+  std::lock_guard lock(captures().mutex);
+  if (!stream->capturing) return report(cudaErrorInvalidValue);
+  stream->capturing = false;
+  captures().capturing.erase(stream);
+  std::vector<std::function<void()>> nodes = std::move(stream->captured);
+  stream->captured.clear();
+  if (stream->invalidated) return report(cudaErrorStreamCaptureInvalidated);
+  *graph = new CUgraph_st{std::move(nodes)};
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureStatus* status) {
+  *status = cudaStreamCaptureStatusNone;
+  if (stream == nullptr) return cudaSuccess;
+  std::lock_guard lock(captures().mutex);
+  if (stream->capturing)
+    *status = stream->invalidated ? cudaStreamCaptureStatusInvalidated : cudaStreamCaptureStatusActive;
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph, unsigned long long) {
+  *exec = nullptr;
+  if (graph == nullptr) return report(cudaErrorInvalidValue);
+  *exec = new CUgraphExec_st{graph->nodes};
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
+  if (exec == nullptr) return report(cudaErrorInvalidValue);
+  minidl::emulator::atomic_counters().graph_launches.fetch_add(1);
+  if (minidl::emulator::detail::capture(stream, [nodes = exec->nodes] {
+        for (const std::function<void()>& node : nodes) node();
+      }))
+    return cudaSuccess;
+  for (const std::function<void()>& node : exec->nodes) node();
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
+  if (exec == nullptr) return report(cudaErrorInvalidValue);
+  delete exec;
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
+  if (graph == nullptr) return report(cudaErrorInvalidValue);
+  delete graph;
   return cudaSuccess;
 }
 
@@ -291,6 +450,7 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t) {
 
 cudaError_t cudaEventSynchronize(cudaEvent_t event) {
   if (event == nullptr) return report(cudaErrorInvalidResourceHandle);
+  if (refused_by_capture()) return report(cudaErrorStreamCaptureUnsupported);
   minidl::emulator::count_host_synchronization();
   return cudaSuccess;
 }

@@ -13,9 +13,9 @@ namespace minidl::tutorial::cuda {
 
 // output[i] = input[i] < 0 ? negative_slope * input[i] : input[i]; output may be input.
 void leaky_relu_forward(const float* input, float* output, std::int64_t count, float negative_slope,
-                        cudaStream_t stream = nullptr);
+                        cudaStream_t stream = minidl::cuda::current_stream());
 // grad_input[i] = input[i] > 0 ? grad_output[i] : negative_slope * grad_output[i]; grad_input may be grad_output.
 void leaky_relu_backward(const float* grad_output, const float* input, float* grad_input, std::int64_t count,
-                         float negative_slope, cudaStream_t stream = nullptr);
+                         float negative_slope, cudaStream_t stream = minidl::cuda::current_stream());
 
 }  // namespace minidl::tutorial::cuda

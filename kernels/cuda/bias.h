@@ -12,10 +12,10 @@ namespace minidl::cuda {
 
 // data[n, c, i] += bias[c]
 void add_bias(float* data, const float* bias, std::int64_t N, std::int64_t C, std::int64_t inner,
-              cudaStream_t stream = nullptr);
+              cudaStream_t stream = current_stream());
 
 // grad_bias[c] += sum over n and i of grad_output[n, c, i]  (deterministic, no atomics)
 void accumulate_bias_grad(const float* grad_output, float* grad_bias, std::int64_t N, std::int64_t C,
-                          std::int64_t inner, cudaStream_t stream = nullptr);
+                          std::int64_t inner, cudaStream_t stream = current_stream());
 
 }  // namespace minidl::cuda

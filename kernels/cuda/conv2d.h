@@ -12,7 +12,7 @@ namespace minidl::cuda {
 // input (N, C_in, H, W), weight (C_out, C_in, KH, KW), bias (C_out) or nullptr
 // -> output (N, C_out, OH, OW), overwritten. One launch.
 void conv2d_forward(const float* input, const float* weight, const float* bias, float* output,
-                    const cpu::Conv2dShape& shape, cudaStream_t stream = nullptr);
+                    const cpu::Conv2dShape& shape, cudaStream_t stream = current_stream());
 
 // grad_output (N, C_out, OH, OW), input and weight as in the forward ->
 // grad_input (N, C_in, H, W) overwritten, skipped when nullptr;
@@ -20,6 +20,6 @@ void conv2d_forward(const float* input, const float* weight, const float* bias, 
 // grad_bias (C_out) accumulated (+=), skipped when nullptr. Up to three launches.
 void conv2d_backward(const float* grad_output, const float* input, const float* weight, float* grad_input,
                      float* grad_weight, float* grad_bias, const cpu::Conv2dShape& shape,
-                     cudaStream_t stream = nullptr);
+                     cudaStream_t stream = current_stream());
 
 }  // namespace minidl::cuda

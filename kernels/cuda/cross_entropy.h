@@ -15,6 +15,6 @@ namespace minidl::cuda {
 // a host synchronisation): a row whose label is outside [0, K) makes the loss NaN.
 void cross_entropy_forward_backward(const float* logits, const std::int32_t* labels, float* loss,
                                     float* grad_logits, std::int32_t* num_correct, std::int64_t N, std::int64_t K,
-                                    cudaStream_t stream = nullptr);
+                                    cudaStream_t stream = current_stream());
 
 }  // namespace minidl::cuda

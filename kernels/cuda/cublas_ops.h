@@ -38,18 +38,18 @@ namespace minidl::cublas {
 // input (N, in_features), weight (out_features, in_features), bias (out_features)
 // -> output (N, out_features).
 void linear_forward(const float* input, const float* weight, const float* bias, float* output, std::int64_t N,
-                    std::int64_t in_features, std::int64_t out_features, cudaStream_t stream = nullptr);
+                    std::int64_t in_features, std::int64_t out_features, cudaStream_t stream = cuda::current_stream());
 
 void linear_backward(const float* grad_output, const float* input, const float* weight, float* grad_input,
                      float* grad_weight, float* grad_bias, std::int64_t N, std::int64_t in_features,
-                     std::int64_t out_features, cudaStream_t stream = nullptr);
+                     std::int64_t out_features, cudaStream_t stream = cuda::current_stream());
 
 // input (N, C_in, H, W), weight (C_out, C_in, KH, KW), bias (C_out) -> output (N, C_out, OH, OW).
 void conv2d_forward(const float* input, const float* weight, const float* bias, float* output,
-                    const cpu::Conv2dShape& shape, cudaStream_t stream = nullptr);
+                    const cpu::Conv2dShape& shape, cudaStream_t stream = cuda::current_stream());
 
 void conv2d_backward(const float* grad_output, const float* input, const float* weight, float* grad_input,
                      float* grad_weight, float* grad_bias, const cpu::Conv2dShape& shape,
-                     cudaStream_t stream = nullptr);
+                     cudaStream_t stream = cuda::current_stream());
 
 }  // namespace minidl::cublas

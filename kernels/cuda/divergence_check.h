@@ -34,6 +34,7 @@ struct DivergenceState {
 //   skip_update = skip_from_first_bad_step ? (first_bad_step != -1) : bad
 // One launch of one block, queued on stream; values is the gradients' total element count.
 void divergence_check(const float* loss, const FloatSpanTable& gradients, std::int64_t values, std::int64_t step,
-                      bool skip_from_first_bad_step, const DivergenceState& state, cudaStream_t stream = nullptr);
+                      bool skip_from_first_bad_step, const DivergenceState& state,
+                      cudaStream_t stream = current_stream());
 
 }  // namespace minidl::cuda

@@ -13,6 +13,6 @@ namespace minidl::cuda {
 
 void gather_normalize(const std::uint8_t* images, const std::int64_t* indices, std::int64_t batch, int channels,
                       std::int64_t pixels_per_channel, const float* mean, const float* stddev, float* output,
-                      cudaStream_t stream = nullptr);
+                      cudaStream_t stream = current_stream());
 
 }  // namespace minidl::cuda

@@ -27,11 +27,11 @@ namespace minidl::cuda {
 std::int64_t im2col_size(const cpu::Conv2dShape& shape);
 
 // input (N, C_in, H, W) -> columns (N, C_in*KH*KW, OH*OW), overwritten.
-void im2col(const float* input, float* columns, const cpu::Conv2dShape& shape, cudaStream_t stream = nullptr);
+void im2col(const float* input, float* columns, const cpu::Conv2dShape& shape, cudaStream_t stream = current_stream());
 
 // columns (N, C_in*KH*KW, OH*OW) -> image (N, C_in, H, W), overwritten (not accumulated):
 //   image[n, c, h, w] = sum of columns[n, (c, kh, kw), (oh, ow)] over every (kh, kw, oh, ow)
 //                       with oh*stride - padding + kh == h and ow*stride - padding + kw == w.
-void col2im(const float* columns, float* image, const cpu::Conv2dShape& shape, cudaStream_t stream = nullptr);
+void col2im(const float* columns, float* image, const cpu::Conv2dShape& shape, cudaStream_t stream = current_stream());
 
 }  // namespace minidl::cuda

@@ -56,8 +56,9 @@ template <typename... Params, typename... Args>
 void launch(void (*kernel)(Params...), const LaunchConfig& config, Args... args) {
   static_assert(sizeof...(Params) == sizeof...(Args), "launch: the kernel takes a different number of arguments");
 #if defined(MINIDL_CUDA_EMULATOR)
+  // The arguments travel by value, as in a real launch: a stream that captures keeps them.
   emulator::launch(config.grid, config.block, config.dynamic_shared_bytes, config.stream,
-                   {config.work.amount, config.work.kind}, [&] { kernel(args...); }, config.where);
+                   {config.work.amount, config.work.kind}, [kernel, args...] { kernel(args...); }, config.where);
 #else
   kernel<<<config.grid, config.block, config.dynamic_shared_bytes, config.stream>>>(args...);
 #endif

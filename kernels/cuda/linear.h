@@ -14,17 +14,17 @@ namespace minidl::cuda {
 
 // output = input @ weight^T + bias (overwritten; no bias when bias is nullptr). One launch.
 void linear_forward(const float* input, const float* weight, const float* bias, float* output, std::int64_t N,
-                    std::int64_t in_features, std::int64_t out_features, cudaStream_t stream = nullptr);
+                    std::int64_t in_features, std::int64_t out_features, cudaStream_t stream = current_stream());
 
 // grad_input = grad_output @ weight (overwritten; skipped when nullptr),
 // grad_weight += grad_output^T @ input, grad_bias += the column sums of grad_output
 // (skipped when nullptr). Up to three launches.
 void linear_backward(const float* grad_output, const float* input, const float* weight, float* grad_input,
                      float* grad_weight, float* grad_bias, std::int64_t N, std::int64_t in_features,
-                     std::int64_t out_features, cudaStream_t stream = nullptr);
+                     std::int64_t out_features, cudaStream_t stream = current_stream());
 
 // grad_bias[o] += sum_n grad_output[n, o], a thread per column (the bias gradient of both rungs).
 void linear_grad_bias(const float* grad_output, float* grad_bias, std::int64_t N, std::int64_t out_features,
-                      cudaStream_t stream = nullptr);
+                      cudaStream_t stream = current_stream());
 
 }  // namespace minidl::cuda

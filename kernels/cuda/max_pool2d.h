@@ -15,7 +15,7 @@ namespace minidl::cuda {
 
 // input (N, C, H, W) -> output (N, C, OH, OW) and indices (N, C, OH, OW), overwritten.
 void max_pool2d_forward(const float* input, float* output, std::int32_t* indices, const cpu::MaxPool2dShape& shape,
-                        cudaStream_t stream = nullptr);
+                        cudaStream_t stream = current_stream());
 
 // grad_output and indices (N, C, OH, OW) -> grad_input (N, C, H, W), overwritten.
 // An index outside the (H, W) plane routes its gradient nowhere (the CPU reference
@@ -24,9 +24,11 @@ void max_pool2d_forward(const float* input, float* output, std::int32_t* indices
 // fused: a window whose output is <= 0 routes 0.
 // Rung 1: a thread per input element gathers from the windows that contain it.
 void max_pool2d_backward_gather(const float* grad_output, const std::int32_t* indices, const float* relu_output,
-                                float* grad_input, const cpu::MaxPool2dShape& shape, cudaStream_t stream = nullptr);
+                                float* grad_input, const cpu::MaxPool2dShape& shape,
+                                cudaStream_t stream = current_stream());
 // Rung 2: a thread per window when the windows tile the input, else rung 1.
 void max_pool2d_backward_windows(const float* grad_output, const std::int32_t* indices, const float* relu_output,
-                                 float* grad_input, const cpu::MaxPool2dShape& shape, cudaStream_t stream = nullptr);
+                                 float* grad_input, const cpu::MaxPool2dShape& shape,
+                                 cudaStream_t stream = current_stream());
 
 }  // namespace minidl::cuda

@@ -17,8 +17,10 @@ namespace minidl::cuda {
 std::int64_t sum_partials_size(std::int64_t count);
 
 // result[0] = input[0] + ... + input[count - 1]  (0 when count == 0).
-void sum(const float* input, std::int64_t count, float* result, float* partials, cudaStream_t stream = nullptr);
+void sum(const float* input, std::int64_t count, float* result, float* partials,
+         cudaStream_t stream = current_stream());
 // result[0] = sum / count  (NaN when count == 0, as torch.mean of an empty tensor).
-void mean(const float* input, std::int64_t count, float* result, float* partials, cudaStream_t stream = nullptr);
+void mean(const float* input, std::int64_t count, float* result, float* partials,
+          cudaStream_t stream = current_stream());
 
 }  // namespace minidl::cuda

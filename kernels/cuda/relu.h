@@ -10,9 +10,9 @@
 namespace minidl::cuda {
 
 // output[i] = max(input[i], 0), NaN passing through; output may be input.
-void relu_forward(const float* input, float* output, std::int64_t count, cudaStream_t stream = nullptr);
+void relu_forward(const float* input, float* output, std::int64_t count, cudaStream_t stream = current_stream());
 // grad_input[i] = output[i] > 0 ? grad_output[i] : 0; grad_input may be grad_output.
 void relu_backward(const float* grad_output, const float* output, float* grad_input, std::int64_t count,
-                   cudaStream_t stream = nullptr);
+                   cudaStream_t stream = current_stream());
 
 }  // namespace minidl::cuda

@@ -1,4 +1,5 @@
-// The SGD update of all parameters in one launch, or of one parameter.
+// The SGD update of all parameters in one launch, or of one parameter, with the CPU
+// reference's bits (every product and sum rounded on its own, see below).
 //
 // Block (x, y) works on parameter y of the table: its thread t handles elements
 // x * blockDim.x + t, then every gridDim.x * blockDim.x further (a grid-stride loop),
@@ -36,17 +37,21 @@ __device__ void sgd_update_elements(const SgdTensor& tensor, const SgdHyperparam
       for (std::int64_t i = global_thread_index(); i < tensor.numel; i += stride) tensor.momentum_buffer[i] = 0.0f;
     return;
   }
+  // Each multiply and add rounds on its own (__fmul_rn, __fadd_rn, __fsub_rn), as in the
+  // CPU reference: nvcc would otherwise fuse a * b + c into one rounding, and the
+  // parameters would drift from the reference's by an ulp here and there.
+  const float keep = 1.0f - h.dampening;
   for (std::int64_t i = global_thread_index(); i < tensor.numel; i += stride) {
     // doc:sgd-weight-decay
-    float d = tensor.grad[i] + h.weight_decay * tensor.param[i];
+    float d = __fadd_rn(tensor.grad[i], __fmul_rn(h.weight_decay, tensor.param[i]));
     // doc:sgd-momentum
     if (h.momentum != 0.0f) {
       float& buf = tensor.momentum_buffer[i];
-      buf = first_step ? d : h.momentum * buf + (1.0f - h.dampening) * d;
-      d = h.nesterov ? d + h.momentum * buf : buf;
+      buf = first_step ? d : __fadd_rn(__fmul_rn(h.momentum, buf), __fmul_rn(keep, d));
+      d = h.nesterov ? __fadd_rn(d, __fmul_rn(h.momentum, buf)) : buf;
     }
     // doc:sgd-step
-    tensor.param[i] -= h.lr * d;
+    tensor.param[i] = __fsub_rn(tensor.param[i], __fmul_rn(h.lr, d));
   }
 }
 

@@ -39,11 +39,11 @@ struct SgdHyperparameters {
 // device with no host synchronisation); a skipped first momentum step sets the new
 // buffers to 0.
 void sgd_update(const DeviceTable<SgdTensor>& table, std::int64_t max_numel, const SgdHyperparameters& hyperparameters,
-                bool first_step, const std::int64_t* skip_update, cudaStream_t stream = nullptr);
+                bool first_step, const std::int64_t* skip_update, cudaStream_t stream = current_stream());
 
 // One step of one parameter, in one launch queued on stream (the tensor travels in
 // the launch's arguments: no table in device memory).
 void sgd_update(const SgdTensor& tensor, const SgdHyperparameters& hyperparameters, bool first_step,
-                const std::int64_t* skip_update, cudaStream_t stream = nullptr);
+                const std::int64_t* skip_update, cudaStream_t stream = current_stream());
 
 }  // namespace minidl::cuda

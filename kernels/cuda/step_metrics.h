@@ -10,6 +10,6 @@ namespace minidl::cuda {
 
 // *total_loss += double(*loss); *correct += *num_correct. One thread, queued on stream.
 void accumulate_step_metrics(const float* loss, const std::int32_t* num_correct, double* total_loss,
-                             std::int64_t* correct, cudaStream_t stream = nullptr);
+                             std::int64_t* correct, cudaStream_t stream = current_stream());
 
 }  // namespace minidl::cuda

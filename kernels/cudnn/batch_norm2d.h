@@ -25,15 +25,16 @@ namespace minidl::cudnn {
 void batch_norm2d_forward_train(const float* input, const float* weight, const float* bias, float* running_mean,
                                 float* running_var, float* output, float* save_mean, float* save_invstd,
                                 std::int64_t N, std::int64_t C, std::int64_t HW, ops::BatchNormParams params,
-                                cudaStream_t stream = nullptr);
+                                cudaStream_t stream = cuda::current_stream());
 
 void batch_norm2d_forward_eval(const float* input, const float* weight, const float* bias, const float* running_mean,
                                const float* running_var, float* output, std::int64_t N, std::int64_t C,
-                               std::int64_t HW, ops::BatchNormParams params, cudaStream_t stream = nullptr);
+                               std::int64_t HW, ops::BatchNormParams params,
+                               cudaStream_t stream = cuda::current_stream());
 
 void batch_norm2d_backward_train(const float* grad_output, const float* input, const float* weight,
                                  const float* save_mean, const float* save_invstd, float* grad_input,
                                  float* grad_weight, float* grad_bias, std::int64_t N, std::int64_t C,
-                                 std::int64_t HW, cudaStream_t stream = nullptr);
+                                 std::int64_t HW, cudaStream_t stream = cuda::current_stream());
 
 }  // namespace minidl::cudnn

@@ -7,6 +7,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "minidl/core/cuda_runtime.h"
 #include "minidl/core/error.h"
@@ -20,26 +22,38 @@ namespace {
 constexpr std::size_t kMaxWorkspaceBytes = std::size_t{256} << 20;
 constexpr float kOne = 1.0f, kZero = 0.0f;
 
-// An algorithm of one direction and the workspace it needs.
+// An algorithm of one direction, the workspace it needs, and every usable algorithm's
+// measured time (cudnnFind*; empty in deterministic mode, which does not measure).
 struct Choice {
   int algorithm = 0;
   std::size_t workspace_bytes = 0;
+  std::vector<std::pair<int, float>> times_ms;  // (algorithm, time), fastest first
 };
 
 // The first usable result of a cudnnFind* call (sorted by measured time) or of a
-// cudnnGet*_v7 call (sorted by cuDNN's heuristic): fp32, within the workspace limit,
-// and in deterministic mode one that cuDNN marks CUDNN_DETERMINISTIC.
+// cudnnGet*_v7 call (sorted by cuDNN's heuristic): CUDNN_FMA_MATH, as the descriptor
+// asked (plain fp32 multiply-adds: no TF32, no tensor cores, as minidl's kernels), within
+// the workspace limit, and in deterministic mode one that cuDNN marks CUDNN_DETERMINISTIC.
 template <typename Perf>
 Choice first_usable(const Perf* results, int count, const char* direction, bool deterministic) {
+  Choice choice;
+  bool found = false;
   for (int i = 0; i < count; ++i) {
     const Perf& result = results[i];
-    bool fp32 = result.mathType == CUDNN_FMA_MATH || result.mathType == CUDNN_DEFAULT_MATH;
-    bool order_fixed = !deterministic || result.determinism == CUDNN_DETERMINISTIC;
-    if (result.status == CUDNN_STATUS_SUCCESS && fp32 && order_fixed && result.memory <= kMaxWorkspaceBytes)
-      return Choice{static_cast<int>(result.algo), result.memory};
+    const bool usable = result.status == CUDNN_STATUS_SUCCESS && result.mathType == CUDNN_FMA_MATH &&
+                        result.memory <= kMaxWorkspaceBytes;
+    if (!usable) continue;
+    if (!deterministic) choice.times_ms.emplace_back(static_cast<int>(result.algo), result.time);
+    if (!found && (!deterministic || result.determinism == CUDNN_DETERMINISTIC)) {
+      choice.algorithm = static_cast<int>(result.algo);
+      choice.workspace_bytes = result.memory;
+      found = true;
+    }
   }
-  fail("cudnn conv2d: cuDNN offers no fp32 {}{} algorithm with at most {} MiB of workspace for this shape",
-       deterministic ? "deterministic " : "", direction, kMaxWorkspaceBytes >> 20);
+  if (!found)
+    fail("cudnn conv2d: cuDNN offers no FMA-math fp32 {}{} algorithm with at most {} MiB of workspace for this shape",
+         deterministic ? "deterministic " : "", direction, kMaxWorkspaceBytes >> 20);
+  return choice;
 }
 
 // Descriptors of one convolution shape, and the algorithms found for it so far.
@@ -145,6 +159,12 @@ const Plan& plan_for(const cpu::Conv2dShape& shape, cudnnHandle_t handle, Direct
   return plan;
 }
 
+// cudnnFind* may leave another math type on the descriptor than the one it was set to
+// (cuDNN's documentation): every call sets FMA math again before it runs.
+void use_fma_math(const Plan& plan) {
+  Plan::check_cudnn(cudnnSetConvolutionMathType(plan.convolution, CUDNN_FMA_MATH), "cudnnSetConvolutionMathType");
+}
+
 // Workspace from the caching allocator, given back when it goes out of scope
 // (after the call that uses it is queued: reuse is stream-ordered).
 class Workspace {
@@ -175,6 +195,21 @@ const char* backward_filter_name(int algorithm) {
   return algorithm >= 0 && algorithm < 7 ? kNames[algorithm] : "?";
 }
 
+// The algorithms that compute the convolution as a matrix product (implicit or through
+// im2col), as opposed to Winograd, FFT or direct: what the 1.25x target compares with
+// when cuDNN's fastest is one of the others.
+bool forward_is_gemm(int algorithm) {
+  return algorithm == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM ||
+         algorithm == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM || algorithm == CUDNN_CONVOLUTION_FWD_ALGO_GEMM;
+}
+bool backward_data_is_gemm(int algorithm) {
+  return algorithm == CUDNN_CONVOLUTION_BWD_DATA_ALGO_0 || algorithm == CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
+}
+bool backward_filter_is_gemm(int algorithm) {
+  return algorithm == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0 || algorithm == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1 ||
+         algorithm == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3;
+}
+
 bool has_no_output(const cpu::Conv2dShape& shape) {
   return shape.batch == 0 || shape.out_channels == 0 || shape.out_height == 0 || shape.out_width == 0;
 }
@@ -186,6 +221,7 @@ void conv2d_forward(const float* input, const float* weight, const float* bias, 
   if (has_no_output(shape)) return;
   cudnnHandle_t cudnn = handle(stream);
   const Plan& plan = plan_for(shape, cudnn, Direction::forward);
+  use_fma_math(plan);
   Workspace workspace(plan.forward->workspace_bytes);
   Plan::check_cudnn(cudnnConvolutionForward(cudnn, &kOne, plan.input.get(), input, plan.weight, weight,
                                             plan.convolution,
@@ -209,6 +245,7 @@ void conv2d_backward(const float* grad_output, const float* input, const float* 
   cudnnHandle_t cudnn = handle(stream);
   if (grad_input != nullptr) {
     const Plan& plan = plan_for(shape, cudnn, Direction::backward_data);
+    use_fma_math(plan);
     Workspace workspace(plan.backward_data->workspace_bytes);
     Plan::check_cudnn(
         cudnnConvolutionBackwardData(cudnn, &kOne, plan.weight, weight, plan.output.get(), grad_output,
@@ -218,6 +255,7 @@ void conv2d_backward(const float* grad_output, const float* input, const float* 
         "cudnnConvolutionBackwardData");
   }
   const Plan& plan = plan_for(shape, cudnn, Direction::backward_filter);
+  use_fma_math(plan);
   Workspace workspace(plan.backward_filter->workspace_bytes);
   Plan::check_cudnn(
       cudnnConvolutionBackwardFilter(cudnn, &kOne, plan.input.get(), input, plan.output.get(), grad_output,
@@ -236,12 +274,25 @@ std::string conv2d_algorithms(const cpu::Conv2dShape& shape) {
   std::lock_guard lock(g_plans_mutex);
   auto found = g_plans.find(key);
   const Plan* plan = found == g_plans.end() ? nullptr : found->second.get();
-  auto name = [](const std::optional<Choice>& choice, const char* (*to_name)(int)) -> std::string {
-    return choice ? to_name(choice->algorithm) : "not chosen yet";
+  // "forward WINOGRAD (0.012 ms; best GEMM-based IMPLICIT_PRECOMP_GEMM 0.020 ms)"
+  auto describe = [](const char* direction, const std::optional<Choice>& choice, const char* (*to_name)(int),
+                     bool (*gemm_based)(int)) -> std::string {
+    if (!choice) return fmt::format("{} not chosen yet", direction);
+    std::string text = fmt::format("{} {}", direction, to_name(choice->algorithm));
+    if (choice->times_ms.empty()) return text;
+    text += fmt::format(" ({:.4f} ms", choice->times_ms.front().second);
+    if (!gemm_based(choice->times_ms.front().first))
+      for (const auto& [algorithm, ms] : choice->times_ms)
+        if (gemm_based(algorithm)) {
+          text += fmt::format("; best GEMM-based {} {:.4f} ms", to_name(algorithm), ms);
+          break;
+        }
+    return text + ")";
   };
   if (plan == nullptr) return "forward not chosen yet, backward data not chosen yet, backward filter not chosen yet";
-  return fmt::format("forward {}, backward data {}, backward filter {}", name(plan->forward, forward_name),
-                     name(plan->backward_data, backward_data_name), name(plan->backward_filter, backward_filter_name));
+  return describe("forward", plan->forward, forward_name, forward_is_gemm) + ", " +
+         describe("backward data", plan->backward_data, backward_data_name, backward_data_is_gemm) + ", " +
+         describe("backward filter", plan->backward_filter, backward_filter_name, backward_filter_is_gemm);
 }
 
 }  // namespace minidl::cudnn
