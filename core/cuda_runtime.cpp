@@ -156,6 +156,24 @@ void copy_device_to_device(void* dst, const void* src, std::size_t bytes) {
   copy_and_wait(dst, src, bytes, cudaMemcpyDeviceToDevice);
 }
 
+void copy_host_to_device_queued(void* dst, const void* src, std::size_t bytes) {
+  require_gpu("copy to cuda");
+  if (bytes == 0) return;
+  check_cuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, current_stream()), "cudaMemcpyAsync");
+}
+
+void copy_device_to_host_queued(void* pinned_dst, const void* src, std::size_t bytes) {
+  require_gpu("copy from cuda");
+  if (bytes == 0) return;
+  check_cuda(cudaMemcpyAsync(pinned_dst, src, bytes, cudaMemcpyDeviceToHost, current_stream()), "cudaMemcpyAsync");
+}
+
+void copy_device_to_device_async(void* dst, const void* src, std::size_t bytes) {
+  require_gpu("copy on cuda");
+  if (bytes == 0) return;
+  check_cuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, current_stream()), "cudaMemcpyAsync");
+}
+
 void memset_device(void* dst, int value, std::size_t bytes) {
   require_gpu("memset on cuda");
   if (bytes == 0) return;
@@ -234,6 +252,16 @@ void Event::record(const Stream& stream) {
 
 void Event::synchronize() const {
   check_cuda(cudaEventSynchronize(native(*this)), "cudaEventSynchronize");
+}
+
+bool Event::done() const {
+  const cudaError_t status = cudaEventQuery(native(*this));
+  if (status == cudaErrorNotReady) {
+    cudaGetLastError();  // not an error: the work is still queued
+    return false;
+  }
+  check_cuda(status, "cudaEventQuery");
+  return true;
 }
 
 float Event::elapsed_ms_since(const Event& start) const {

@@ -43,6 +43,14 @@ void copy_host_to_device(void* dst, const void* src, std::size_t bytes);
 void copy_device_to_host(void* dst, const void* src, std::size_t bytes);
 void copy_device_to_device(void* dst, const void* src, std::size_t bytes);
 ///@}
+/// A copy of a few host bytes queued on minidl's stream: it returns once it has read
+/// them (CUDA stages pageable memory), and the host does not wait for the device.
+void copy_host_to_device_queued(void* dst, const void* src, std::size_t bytes);
+/// A copy to pinned host memory (a PinnedBuffer) queued on minidl's stream: the host
+/// does not wait; an Event recorded after it tells when the bytes are there.
+void copy_device_to_host_queued(void* pinned_dst, const void* src, std::size_t bytes);
+/// A copy between device buffers queued on minidl's stream: the host does not wait.
+void copy_device_to_device_async(void* dst, const void* src, std::size_t bytes);
 /// Sets bytes of device memory to a byte value, queued on minidl's stream (the host does
 /// not wait: what is queued later sees the bytes set).
 void memset_device(void* dst, int value, std::size_t bytes);
@@ -106,6 +114,8 @@ class Event {
   ///@}
   /// Waits on the host until the work before the mark has finished.
   void synchronize() const;
+  /// Whether the work before the mark has finished; never waits.
+  bool done() const;
   /// Milliseconds from start's mark to this one (both recorded and reached).
   float elapsed_ms_since(const Event& start) const;
   /// The cudaEvent_t, for CUDA sources (cast with static_cast<cudaEvent_t>).

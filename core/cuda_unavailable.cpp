@@ -19,6 +19,9 @@ void reset_peak_stats() {}
 void copy_host_to_device(void*, const void*, std::size_t) { unavailable("copy to cuda"); }
 void copy_device_to_host(void*, const void*, std::size_t) { unavailable("copy from cuda"); }
 void copy_device_to_device(void*, const void*, std::size_t) { unavailable("copy on cuda"); }
+void copy_host_to_device_queued(void*, const void*, std::size_t) { unavailable("copy to cuda"); }
+void copy_device_to_host_queued(void*, const void*, std::size_t) { unavailable("copy from cuda"); }
+void copy_device_to_device_async(void*, const void*, std::size_t) { unavailable("copy on cuda"); }
 void memset_device(void*, int, std::size_t) { unavailable("memset on cuda"); }
 void synchronize() { unavailable("cuda synchronize"); }
 
@@ -35,6 +38,7 @@ Event::~Event() = default;
 void Event::record() { unavailable("record a cuda event"); }
 void Event::record(const Stream&) { unavailable("record a cuda event"); }
 void Event::synchronize() const { unavailable("cuda event synchronize"); }
+bool Event::done() const { unavailable("query a cuda event"); }
 float Event::elapsed_ms_since(const Event&) const { unavailable("cuda event elapsed time"); }
 
 PinnedBuffer::PinnedBuffer(std::size_t) { unavailable("allocate pinned host memory"); }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "minidl/core/cuda_runtime.h"
 #include "minidl/core/error.h"
 #include "minidl/core/memory.h"
 #include "minidl/kernels/gather_normalize.h"
@@ -40,6 +41,7 @@ DataLoader::DataLoader(Cifar10 dataset, const DataLoaderOptions& options)
   epoch_labels_host_ = Tensor::empty({size}, DType::i32);
   epoch_labels_ = device.is_cpu() ? epoch_labels_host_ : Tensor::empty({size}, DType::i32, device);
   batch_images_ = Tensor::empty({batch_size, kCifar10Channels, kCifar10Height, kCifar10Width}, DType::f32, device);
+  if (device.is_cuda()) batch_labels_ = Tensor::empty({batch_size}, DType::i32, device);
   if (augments()) augmented_images_.resize(static_cast<std::size_t>(batch_size * kCifar10ImageBytes));
 
   // The split, the epoch's order and the normalisation constants, on the device; with
@@ -112,7 +114,15 @@ void DataLoader::serve_next_batch() {
   const std::int64_t count = std::min(options_.batch_size, dataset_size() - first);
   gather(first, count);
   batch_.images = batch_images_.slice(0, count);
-  batch_.labels = epoch_labels_.slice(first, first + count);
+  if (options_.device.is_cuda()) {
+    // The batch's labels in a buffer of their own, as its images: a CUDA graph of the
+    // training step reads both from the same addresses at every step.
+    cuda::copy_device_to_device_async(batch_labels_.raw_data(), epoch_labels_.slice(first, first + count).raw_data(),
+                                      static_cast<std::size_t>(count) * sizeof(std::int32_t));
+    batch_.labels = batch_labels_.slice(0, count);
+  } else {
+    batch_.labels = epoch_labels_.slice(first, first + count);
+  }
   ++batches_served_;
 }
 

@@ -35,7 +35,9 @@
 
 namespace minidl::data {
 
-/// Views into tensors the loader owns: valid until the loader serves the next batch.
+/// Views into tensors the loader owns: valid until the loader serves the next batch. On
+/// CUDA every full batch lives at the same addresses, so a captured training step
+/// (cuda::Graph) reads each new batch.
 struct Batch {
   Tensor images;  ///< (B, 3, 32, 32) f32
   Tensor labels;  ///< (B) i32
@@ -133,6 +135,7 @@ class DataLoader {
   Tensor epoch_labels_host_;  // (N) i32: the labels in the epoch's order
   Tensor epoch_labels_;       // (N) i32 on the device: epoch_labels_host_ itself on the CPU
   Tensor batch_images_;       // (batch_size, 3, 32, 32) f32 on the device
+  Tensor batch_labels_;       // (batch_size) i32, CUDA only: the batch's labels, always at one address
   Batch batch_;               // views of batch_images_ and epoch_labels_
   std::vector<std::uint8_t> augmented_images_;  // (batch_size, 3, 32, 32) u8 host scratch
 

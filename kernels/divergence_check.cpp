@@ -6,8 +6,8 @@
 
 namespace minidl::ops {
 
-void divergence_check(const Tensor& loss, std::span<const Tensor* const> gradients, std::int64_t step,
-                      bool skip_from_first_bad_step, Tensor& state, Tensor& skip_update, Workspace* workspace) {
+void divergence_check(const Tensor& loss, std::span<const Tensor* const> gradients, bool skip_from_first_bad_step,
+                      Tensor& state, Tensor& skip_update, Workspace* workspace) {
   const char* op = "divergence_check";
   const Device device = loss.device();
   if (loss.dtype() != DType::f32 && loss.dtype() != DType::f64)
@@ -19,13 +19,13 @@ void divergence_check(const Tensor& loss, std::span<const Tensor* const> gradien
   }
   check_device(state, device, op, "state");
   check_dtype(state, DType::i64, op, "state");
-  check_shape(state, Shape{2}, op, "state");
+  check_shape(state, Shape{3}, op, "state");
   check_device(skip_update, device, op, "skip_update");
   check_dtype(skip_update, DType::i64, op, "skip_update");
   check_shape(skip_update, Shape{1}, op, "skip_update");
   Workspace scratch;
   registries().divergence_check.select(device.type, loss.dtype(), {}).functions.check(
-      {loss, gradients, step, skip_from_first_bad_step, state, skip_update, workspace ? *workspace : scratch});
+      {loss, gradients, skip_from_first_bad_step, state, skip_update, workspace ? *workspace : scratch});
 }
 
 }  // namespace minidl::ops

@@ -46,6 +46,15 @@ void sgd_update(std::span<const SgdParameterTensors> parameters, const SgdParams
       {parameters, params, first_step, skip_update, workspace ? *workspace : scratch});
 }
 
+void sgd_prepare(std::span<const SgdParameterTensors> parameters, const SgdParams& params, Workspace* workspace) {
+  check_sgd_params(params);
+  if (parameters.empty()) return;
+  const Tensor& first = *parameters[0].param;
+  Workspace scratch;
+  registries().sgd.select(first.device().type, first.dtype(), {&first}).functions.prepare(
+      {parameters, params, false, Tensor(), workspace ? *workspace : scratch});
+}
+
 void sgd_update(Tensor& param, const Tensor& grad, Tensor& momentum_buffer, const SgdParams& params,
                 bool first_step, const Tensor& skip_update) {
   const SgdParameterTensors parameter{&param, &grad, &momentum_buffer};

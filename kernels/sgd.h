@@ -59,6 +59,11 @@ struct SgdParameterTensors {
 void sgd_update(std::span<const SgdParameterTensors> parameters, const SgdParams& params, bool first_step,
                 const Tensor& skip_update = Tensor(), Workspace* workspace = nullptr);
 
+/// Queues what the next sgd_update of these parameters with params reads from the device
+/// and the device lacks (on CUDA, the hyperparameters, when they changed): a CUDA graph
+/// that replays sgd_update calls it before each replay, since a replay runs no host code.
+void sgd_prepare(std::span<const SgdParameterTensors> parameters, const SgdParams& params, Workspace* workspace);
+
 /// What an implementation receives: validated parameters (at least one).
 struct SgdArgs {
   ///@{
@@ -76,6 +81,7 @@ struct SgdFunctions {
   ///@{
   /// The entry points, each called with the validated arguments of one call.
   void (*update)(const SgdArgs& args);
+  void (*prepare)(const SgdArgs& args);
   ///@}
 };
 

@@ -14,6 +14,9 @@
 
 #include <any>
 #include <cstddef>
+#include <typeindex>
+#include <typeinfo>
+#include <unordered_map>
 #include <utility>
 
 #include "minidl/core/tensor.h"
@@ -28,20 +31,21 @@ class Workspace {
   /// replaces it (its contents are then lost).
   void* memory(std::size_t bytes, Device device);
 
-  /// The implementation's own state of type State, created with State(args...) on first
-  /// use or when the previous state is of another type (another implementation ran here).
+  /// The implementation's own state of type State (one per type), created with
+  /// State(args...) on first use.
   template <typename State, typename... Args>
   State& state(Args&&... args) {
-    if (State* existing = std::any_cast<State>(&state_)) return *existing;
-    return state_.emplace<State>(std::forward<Args>(args)...);
+    std::any& slot = states_[std::type_index(typeid(State))];
+    if (State* existing = std::any_cast<State>(&slot)) return *existing;
+    return slot.emplace<State>(std::forward<Args>(args)...);
   }
 
   /// Bytes of memory held (for tests).
   std::size_t bytes() const { return memory_.defined() ? memory_.nbytes() : 0; }
 
  private:
-  Tensor memory_;   // u8
-  std::any state_;  // one implementation's state
+  Tensor memory_;                                      // u8
+  std::unordered_map<std::type_index, std::any> states_;  // state<State>(): one per type
 };
 
 }  // namespace minidl::ops

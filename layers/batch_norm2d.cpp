@@ -55,6 +55,10 @@ Tensor BatchNorm2d::backward(const Tensor& grad_output) {
   return grad_input_;
 }
 
+void BatchNorm2d::count_replayed_forward() {
+  if (training_) num_batches_tracked.value.data<std::int64_t>()[0] += 1;
+}
+
 void BatchNorm2d::to(Device device) {
   Tensor counter = num_batches_tracked.value;
   Module::to(device);

@@ -26,6 +26,7 @@ class BatchNorm2d : public Module {
   std::string repr() const override;
   /// num_batches_tracked is a host counter in PyTorch's format (i64, shape ()), and stays on the CPU.
   void to(Device device) override;
+  void count_replayed_forward() override;
   bool fuses_following_relu(const Tensor& input) const override;
   Tensor forward_fused_relu(const Tensor& input) override;
 

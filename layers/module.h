@@ -65,6 +65,11 @@ class Module {
   /// Number of trainable values.
   std::int64_t parameter_count();
 
+  /// A forward that a CUDA graph replayed ran its kernels but not its host code: this
+  /// advances the host state that forward keeps (BatchNorm2d's num_batches_tracked in
+  /// training mode), as forward would have. Most layers keep none.
+  virtual void count_replayed_forward() {}
+
   ///@{
   /// Fusing the ReLU that follows (kernels/epilogue.h; nn::Sequential calls these): true
   /// when this layer's forward on input can apply the ReLU in the same pass, because the

@@ -84,6 +84,10 @@ void Sequential::train(bool on) {
   for (auto& [name, module] : children_) module->train(on);
 }
 
+void Sequential::count_replayed_forward() {
+  for (auto& [name, module] : children_) module->count_replayed_forward();
+}
+
 void Sequential::to(Device device) {
   for (auto& [name, module] : children_) module->to(device);
 }

@@ -35,6 +35,7 @@ class Sequential : public Module {
   std::vector<Buffer*> buffers() override;
   void train(bool on = true) override;
   void to(Device device) override;
+  void count_replayed_forward() override;
 
   /// PyTorch's multi-line repr: "Sequential(\n  (conv1): Conv2d(...)\n ...)".
   std::string repr() const override;

@@ -49,8 +49,15 @@ class DivergenceGuard {
 
   /// After backward, before the optimizer step: records whether the loss (one
   /// element) or a defined gradient holds a NaN or an Inf, and sets skip_update()
-  /// by the policy. No host synchronisation on CUDA.
+  /// by the policy. No host synchronisation on CUDA. The device counts the steps it
+  /// checks; step is written there only when it is not the count (the first check, or
+  /// after steps that were not checked).
   void check(const Tensor& loss, std::int64_t step);
+  /// A check that a CUDA graph replayed (its kernel ran, check's host code did not):
+  /// counts it, as check would have.
+  void count_replayed_check() { ++next_step_; }
+  /// What check's step must be next for no copy to the device (-1: unknown).
+  std::int64_t next_step() const { return next_step_; }
   /// An i64 tensor of one element on the device, for SGD::step: 1 when the coming
   /// update must be skipped.
   const Tensor& skip_update() const { return skip_update_; }
@@ -60,6 +67,14 @@ class DivergenceGuard {
   /// What the guard has recorded so far; on CUDA this reads device memory (one host
   /// synchronisation), so call it every few steps, not every step.
   DivergenceReport poll() const;
+  ///@{
+  /// The same without waiting: request_report() queues a copy of the state to the host
+  /// (on CUDA, to pinned memory, after the work queued so far); ready_report() returns it
+  /// once the copy is done, and nothing before (it never waits). The study polls so every
+  /// hundred steps, and its steps stay free of host synchronisations.
+  void request_report();
+  std::optional<DivergenceReport> ready_report();
+  ///@}
   /// Restores what a checkpoint saved of poll().
   void load_state(const DivergenceReport& report);
 
@@ -67,9 +82,13 @@ class DivergenceGuard {
   std::vector<nn::Parameter*> parameters_;
   Device device_;
   DivergencePolicy policy_;
-  Tensor state_;        // (2) i64: first bad step (-1 for none), number of bad steps
+  Tensor state_;        // (3) i64: first bad step (-1 for none), bad steps, next step (kernels/divergence_check.h)
   Tensor skip_update_;  // (1) i64
-  ops::Workspace workspace_;  // the check's table of the gradients (kernels/workspace.h)
+  std::int64_t next_step_ = -1;  // what state_'s step holds when the queued work is done
+  ops::Workspace workspace_;     // the check's table of the gradients (kernels/workspace.h)
+  // request_report's copy of state_: pinned memory and the event that marks it done (CUDA).
+  struct Report;
+  std::shared_ptr<Report> report_;
 };
 
 }  // namespace minidl::optim

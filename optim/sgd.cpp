@@ -34,27 +34,43 @@ SGD::SGD(std::vector<nn::Parameter*> parameters, SgdOptions options)
   momentum_buffers_.resize(parameters_.size());
 }
 
+void SGD::split_for_step(std::vector<Tensor>& buffers, std::vector<ops::SgdParameterTensors>& first_step,
+                         std::vector<ops::SgdParameterTensors>& later_steps) {
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    nn::Parameter& parameter = *parameters_[i];
+    if (!parameter.grad.defined()) continue;
+    // PyTorch creates the buffer on the first step that uses momentum and sets it to d.
+    const bool first = options_.momentum != 0.0 && !buffers[i].defined();
+    if (first) buffers[i] = Tensor::empty(parameter.value.shape(), parameter.value.dtype(), parameter.value.device());
+    (first ? first_step : later_steps).push_back({&parameter.value, &parameter.grad, &buffers[i]});
+  }
+}
+
 // One update for all parameters with a grad (on CUDA one launch, kernels/sgd.h), split
-// in two where some parameters take their first momentum step and others do not:
-// PyTorch creates a parameter's buffer on its first step with momentum and sets it to d.
+// in two where some parameters take their first momentum step and others do not.
 void SGD::step(const Tensor& skip_update) {
   ops::SgdParams params{options_.lr, options_.momentum, options_.dampening, options_.weight_decay,
                         options_.nesterov};
   std::vector<Tensor> buffers = momentum_buffers_;
   std::vector<ops::SgdParameterTensors> first_step, later_steps;
-  for (std::size_t i = 0; i < parameters_.size(); ++i) {
-    nn::Parameter& parameter = *parameters_[i];
-    if (!parameter.grad.defined()) continue;
-    const bool first = options_.momentum != 0.0 && !buffers[i].defined();
-    if (first) buffers[i] = Tensor::empty(parameter.value.shape(), parameter.value.dtype(), parameter.value.device());
-    (first ? first_step : later_steps).push_back({&parameter.value, &parameter.grad, &buffers[i]});
-  }
+  split_for_step(buffers, first_step, later_steps);
   // The usual step has one list, which keeps its table in workspace_ from step to step.
   if (!first_step.empty())
     ops::sgd_update(first_step, params, true, skip_update, later_steps.empty() ? &workspace_ : &first_step_workspace_);
   if (!later_steps.empty()) ops::sgd_update(later_steps, params, false, skip_update, &workspace_);
   momentum_buffers_ = std::move(buffers);  // new buffers are kept only once the update has filled them
   ++step_count_;
+}
+
+void SGD::prepare_replay() {
+  ops::SgdParams params{options_.lr, options_.momentum, options_.dampening, options_.weight_decay,
+                        options_.nesterov};
+  std::vector<Tensor> buffers = momentum_buffers_;
+  std::vector<ops::SgdParameterTensors> first_step, later_steps;
+  split_for_step(buffers, first_step, later_steps);
+  if (!first_step.empty())
+    fail("SGD::prepare_replay: a parameter has not taken its first momentum step: capture steps after it");
+  ops::sgd_prepare(later_steps, params, &workspace_);
 }
 
 void SGD::zero_grad() {

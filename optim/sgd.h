@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "minidl/core/tensor.h"
+#include "minidl/kernels/sgd.h"
 #include "minidl/kernels/workspace.h"
 #include "minidl/layers/parameter.h"
 
@@ -67,6 +68,15 @@ class SGD {
   void zero_grad();
 
   ///@{
+  /// A CUDA graph that captured step() replays its kernels, not its host code. Before a
+  /// replay, prepare_replay() queues what the step reads from the device and has changed
+  /// since (the learning rate a scheduler set); after it, count_replayed_step() counts the
+  /// step as step() would have.
+  void prepare_replay();
+  void count_replayed_step() { ++step_count_; }
+  ///@}
+
+  ///@{
   /// lr and momentum can be changed between steps (schedulers do; OneCycleLR
   /// cycles the momentum). Like assigning PyTorch's param_group["lr"], the
   /// setters take any value: OneCycleLR's last value may extrapolate below 0, and
@@ -106,6 +116,11 @@ class SGD {
   void load_state(const SgdState& state);
 
  private:
+  // The parameters with a grad, in two lists: on their first momentum step (a buffer is
+  // made for each in buffers) and past it.
+  void split_for_step(std::vector<Tensor>& buffers, std::vector<ops::SgdParameterTensors>& first_step,
+                      std::vector<ops::SgdParameterTensors>& later_steps);
+
   std::vector<nn::Parameter*> parameters_;
   SgdOptions options_;
   std::optional<double> initial_lr_;

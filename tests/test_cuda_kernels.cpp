@@ -187,8 +187,11 @@ TEST_CASE("cuda sgd updates all parameters in one launch to the CPU reference's 
     cuda::SgdHyperparameters hyperparameters{static_cast<float>(params.lr), static_cast<float>(params.momentum),
                                              static_cast<float>(params.dampening),
                                              static_cast<float>(params.weight_decay), params.nesterov};
+    Tensor on_device = Tensor::empty({sizeof(hyperparameters)}, DType::u8, Device::cuda());
+    cuda::copy_host_to_device(on_device.raw_data(), &hyperparameters, sizeof(hyperparameters));
+    const auto* device_hyperparameters = static_cast<const cuda::SgdHyperparameters*>(on_device.raw_data());
     for (bool first_step : {true, false}) {
-      cuda::sgd_update(table, max_numel, hyperparameters, first_step, /*skip_update=*/nullptr);
+      cuda::sgd_update(table, max_numel, device_hyperparameters, first_step, /*skip_update=*/nullptr);
       for (std::size_t p = 0; p < sizes.size(); ++p)
         cpu::sgd_update(param[p].data<float>(), grad[p].data<float>(), buffer[p].data<float>(), sizes[p], params,
                         first_step);

@@ -511,19 +511,20 @@ TEST_CASE("every implementation of step_metrics divergence_check and gather_norm
     std::vector<float> with_inf(1000, 2.0f);
     with_inf[999] = INFINITY;
     Tensor not_finite = Tensor::from_vector<float>({1000}, with_inf, device);
-    Tensor state = Tensor::from_vector<std::int64_t>({2}, {-1, 0}, device), skip = Tensor::zeros({1}, DType::i64, device);
+    // state: first bad step, bad steps, and the step being checked, counted by the check.
+    Tensor state = Tensor::from_vector<std::int64_t>({3}, {-1, 0, 1}, device), skip = Tensor::zeros({1}, DType::i64, device);
     const std::vector<const Tensor*> good{&finite}, bad{&finite, &not_finite};
-    ops::divergence_check(loss, good, 1, false, state, skip);
-    REQUIRE(state.to_vector<std::int64_t>() == std::vector<std::int64_t>{-1, 0});
+    ops::divergence_check(loss, good, false, state, skip);  // step 1
+    REQUIRE(state.to_vector<std::int64_t>() == std::vector<std::int64_t>{-1, 0, 2});
     REQUIRE(skip.item<std::int64_t>() == 0);
-    ops::divergence_check(loss, bad, 2, false, state, skip);
-    REQUIRE(state.to_vector<std::int64_t>() == std::vector<std::int64_t>{2, 1});
+    ops::divergence_check(loss, bad, false, state, skip);  // step 2
+    REQUIRE(state.to_vector<std::int64_t>() == std::vector<std::int64_t>{2, 1, 3});
     REQUIRE(skip.item<std::int64_t>() == 1);
-    ops::divergence_check(loss, good, 3, false, state, skip);  // skip the bad steps only
+    ops::divergence_check(loss, good, false, state, skip);  // skip the bad steps only
     REQUIRE(skip.item<std::int64_t>() == 0);
-    ops::divergence_check(loss, good, 4, true, state, skip);  // stop from the first bad step on
+    ops::divergence_check(loss, good, true, state, skip);  // stop from the first bad step on
     REQUIRE(skip.item<std::int64_t>() == 1);
-    REQUIRE(state.to_vector<std::int64_t>() == std::vector<std::int64_t>{2, 1});
+    REQUIRE(state.to_vector<std::int64_t>() == std::vector<std::int64_t>{2, 1, 5});
   });
 
   Generator generator(800);

@@ -37,6 +37,7 @@
 #include <mutex>
 #include <numeric>
 #include <optional>
+#include <semaphore>
 #include <random>
 #include <string>
 #include <string_view>
@@ -209,24 +210,25 @@ void run_thread(Block& block, int thread) {
 class WorkerPool {
  public:
   ~WorkerPool() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    started_.notify_all();
-    for (std::thread& worker : workers_) worker.join();
+    stopping_.store(true);
+    for (std::unique_ptr<Worker>& worker : workers_) worker->go.release();
+    for (std::unique_ptr<Worker>& worker : workers_) worker->thread.join();
   }
 
-  // Starts workers 0 .. block.thread_count - 1 on block.
+  // Starts workers 0 .. block.thread_count - 1 on block. Only those wake: each worker
+  // waits on a semaphore of its own, so a block of 32 threads does not wake 1024.
   void start(Block& block) {
-    std::lock_guard lock(mutex_);
-    while (static_cast<int>(workers_.size()) < block.thread_count)
-      workers_.emplace_back(&WorkerPool::work, this, static_cast<int>(workers_.size()));
-    block_ = &block;
-    block_threads_ = block.thread_count;
-    unfinished_ = block.thread_count;
-    ++round_;
-    started_.notify_all();
+    while (static_cast<int>(workers_.size()) < block.thread_count) {
+      auto worker = std::make_unique<Worker>();
+      worker->thread = std::thread(&WorkerPool::work, this, static_cast<int>(workers_.size()), worker.get());
+      workers_.push_back(std::move(worker));
+    }
+    block_ = &block;  // read by the workers after their semaphore's release
+    {
+      std::lock_guard lock(mutex_);
+      unfinished_ = block.thread_count;
+    }
+    for (int t = 0; t < block.thread_count; ++t) workers_[t]->go.release();
   }
 
   // Waits up to timeout for the started block to finish; true when it has.
@@ -236,36 +238,31 @@ class WorkerPool {
   }
 
  private:
-  void work(int thread) {
+  struct Worker {
+    std::thread thread;
+    std::binary_semaphore go{0};
+  };
+
+  void work(int thread, Worker* self) {
     // Names the thread for debuggers: `info threads` in gdb lists "emu thread 17".
     pthread_setname_np(pthread_self(), fmt::format("emu thread {}", thread).c_str());
-    std::uint64_t seen_round = 0;
     for (;;) {
-      Block* block = nullptr;
-      {
-        std::unique_lock lock(mutex_);
-        started_.wait(lock, [&] { return stopping_ || round_ != seen_round; });
-        if (stopping_) return;
-        seen_round = round_;
-        // A worker the block does not use must not touch it: the block may be
-        // finished and gone by the time this worker wakes up.
-        if (thread >= block_threads_) continue;
-        block = block_;
-      }
-      run_thread(*block, thread);
+      self->go.acquire();
+      if (stopping_.load()) return;
+      run_thread(*block_, thread);
       std::lock_guard lock(mutex_);
       if (--unfinished_ == 0) finished_.notify_all();
     }
   }
 
-  std::mutex mutex_;
-  std::condition_variable started_, finished_;
-  std::vector<std::thread> workers_;
+  // workers_ grows only in start(), on the launching thread, while no block runs; a
+  // worker is handed its own entry when its thread starts, and never reads the vector.
+  std::vector<std::unique_ptr<Worker>> workers_;
   Block* block_ = nullptr;
-  int block_threads_ = 0;    // threads of the current block
-  std::uint64_t round_ = 0;  // blocks started
-  int unfinished_ = 0;       // threads of the current block still running
-  bool stopping_ = false;
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;
+  std::condition_variable finished_;
+  int unfinished_ = 0;  // threads of the current block still running, guarded by mutex_
 };
 
 WorkerPool& pool() {

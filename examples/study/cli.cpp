@@ -32,6 +32,7 @@ options
   --data-dir DIR           the CIFAR-10 binary files (else $MINIDL_CIFAR10_DIR, else --download)
   --download               fetch cifar-10-binary.tar.gz (170 MB, MD5-checked) when no data is found
   --output-dir DIR         where results go (default study-results)
+  --graph on|off           each training step as one CUDA graph replay (default: on for cuda)
   --implementation OP=NAME an op's implementation on the device, e.g. conv2d=reference (repeatable;
                            bench_ops --list shows every registered one)
   --records-per-file N     records in each data file (default 10000; for small test sets)
@@ -153,6 +154,9 @@ StudyArgs parse_study_args(int argc, const char* const* argv) {
         args.options.on_divergence = optim::DivergencePolicy::skip_bad_steps;
       else
         fail("--on-divergence: expected stop or skip, got '{}'", value);
+    } else if (flag == "--graph") {
+      if (value != "on" && value != "off") fail("--graph: expected on or off, got '{}'", value);
+      args.graphs = value == "on";
     } else if (flag == "--implementation") {
       implementation_texts.emplace_back(value);
     } else {

@@ -21,6 +21,7 @@ struct StudyArgs {
   bool deterministic = false;  // ops::set_deterministic (kernels/implementation.h)
   std::int64_t records_per_file = 10'000;
   int threads = 0;  // 0: the default of core/parallel.h
+  std::optional<bool> graphs;  // --graph on|off; unset: on for CUDA (StudyOptions::graphs)
   std::vector<std::string> implementations;  // "OP=NAME" each, for options.device (kernels/implementation.h)
   bool help = false;
 };

@@ -79,6 +79,8 @@ int run(int argc, char** argv) {
   for (const std::string& op_equals_name : args.implementations)
     ops::set_implementation(op_equals_name, options.device.type);
   if (args.deterministic) ops::set_deterministic(true);
+  options.graphs = args.graphs.value_or(options.device.is_cuda());
+  if (options.graphs && !options.device.is_cuda()) fail("--graph on needs --device cuda (CUDA graphs)");
 
   const std::string data_dir = data::find_cifar10(
       {.data_dir = args.data_dir, .allow_download = args.download, .records_per_file = args.records_per_file});
@@ -98,7 +100,8 @@ int run(int argc, char** argv) {
                                               std::thread::hardware_concurrency()),
                        .device = device_description(options.device),
                        .implementations = ops::implementations_summary(options.device.type) +
-                                          (ops::deterministic() ? " (deterministic)" : ""),
+                                          (ops::deterministic() ? " (deterministic)" : "") +
+                                          (options.graphs ? ", each training step one CUDA graph" : ""),
                        .data = fmt::format("{} ({} training, {} test images)", data_dir, train.size(), test.size()),
                        .date = utc_now(),
                        .seed = options.seed,

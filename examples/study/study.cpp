@@ -4,6 +4,7 @@
 #include <ctime>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -67,13 +68,11 @@ std::int64_t skipped_steps(const std::vector<EpochResult>& epochs) {
   return total;
 }
 
-// Stops the run, naming where, when the guard has seen a NaN or Inf under the stop
+// Stops the run, naming where, when the guard's report shows a NaN or Inf under the stop
 // policy. epoch_first_step: the optimizer's step count at the epoch's first step.
-void stop_if_diverged(const Training& training, const RunSpec& spec, const StudyOptions& options, int epoch,
-                      std::int64_t epoch_first_step) {
-  if (options.on_divergence != optim::DivergencePolicy::stop) return;
-  optim::DivergenceReport report = training.guard.poll();
-  if (!report.first_bad_step) return;
+void stop_if_diverged(const optim::DivergenceReport& report, const Training& training, const RunSpec& spec,
+                      const StudyOptions& options, int epoch, std::int64_t epoch_first_step) {
+  if (options.on_divergence != optim::DivergencePolicy::stop || !report.first_bad_step) return;
   fail("run {} diverged at epoch {}, step {} (of {} steps per epoch, counted from 0): the loss or a gradient "
        "became NaN or Inf, and the weights were kept from before that step. Lower --lr, or pass "
        "--on-divergence skip to skip such steps and go on",
@@ -82,32 +81,40 @@ void stop_if_diverged(const Training& training, const RunSpec& spec, const Study
 
 // One training epoch: the study's inner loop, from where the loader stands (the
 // epoch's start, or mid-epoch after a resume) to the epoch's end, adding to
-// `metrics`. Returns false when stop_requested() ended it early, after a whole step.
+// `metrics`, and the guard's report at its end in `report`. Returns false when
+// stop_requested() ended it early, after a whole step. The host waits for the device
+// once, at the end: every divergence_poll_steps steps the guard's report is requested,
+// and read when the device has written it.
 // doc:study-epoch
 bool train_epoch(Training& training, const RunSpec& spec, const StudyOptions& options, int epoch,
-                 PassResult& metrics, ProgressBar& progress) {
+                 PassResult& metrics, ProgressBar& progress, optim::DivergenceReport& report) {
   const Clock::time_point start = Clock::now();
   nn::Sequential& net = *training.net;
   optim::SGD& optimizer = training.optimizer;
   std::int64_t batches_done = training.loader.state().batches_served;
   const std::int64_t epoch_first_step = optimizer.step_count() - batches_done;
-  DeviceSums sums(metrics, options.device);
+  training.sums.reset(metrics);
   bool stopped = false;
   net.train();
   for (const data::Batch& batch : training.loader) {
-    train_step(*training.net, training.criterion, training.optimizer, training.guard, batch, sums);
+    training.step.run(batch);
     metrics.total += batch.labels.numel();
     progress.update(++batches_done, metrics.total);
-    if (batches_done % options.divergence_poll_steps == 0)
-      stop_if_diverged(training, spec, options, epoch, epoch_first_step);
+    if (batches_done % options.divergence_poll_steps == 0) {
+      if (std::optional<optim::DivergenceReport> ready = training.guard.ready_report())
+        stop_if_diverged(*ready, training, spec, options, epoch, epoch_first_step);
+      training.guard.request_report();
+    }
     if (options.stop_requested && options.stop_requested()) {
       stopped = true;
       break;
     }
   }
-  sums.read_into(metrics);
+  training.guard.request_report();
+  training.sums.read_into(metrics);  // waits for the device: the report is there too
+  report = training.guard.ready_report().value();
   metrics.seconds += seconds_since(start);
-  stop_if_diverged(training, spec, options, epoch, epoch_first_step);
+  stop_if_diverged(report, training, spec, options, epoch, epoch_first_step);
   return !stopped;
 }
 
@@ -197,7 +204,8 @@ RunResult run_study(const RunSpec& run, const data::Cifar10& train, const data::
     const std::int64_t bad_steps_before = skipped_steps(result.epochs);
     EpochResult epoch_result{.epoch = epoch, .lr = training.optimizer.lr(), .train = epoch_so_far};
     ProgressBar progress(output, options.progress_bar, epoch, training.loader.num_batches());
-    const bool finished = train_epoch(training, spec, options, epoch, epoch_result.train, progress);
+    optim::DivergenceReport report;
+    const bool finished = train_epoch(training, spec, options, epoch, epoch_result.train, progress, report);
     progress.finish();
     if (!finished) {
       save_checkpoint(checkpoint_file, training.checkpoint(spec, options.seed, result.epochs, epoch_result.train));
@@ -205,7 +213,7 @@ RunResult run_study(const RunSpec& run, const data::Cifar10& train, const data::
       finish_timing();
       return result;
     }
-    epoch_result.skipped_steps = training.guard.poll().bad_steps - bad_steps_before;
+    epoch_result.skipped_steps = report.bad_steps - bad_steps_before;
     // scheduler.step(), after the epoch (lr_decay only)
     if (training.scheduler) training.scheduler->step();
     output.line(epoch_line(epoch_result));

@@ -66,6 +66,7 @@ struct StudyOptions {
   bool progress_bar = false;       // redraws one line while an epoch runs (a terminal)
   bool resume = false;             // go on from output_dir/checkpoints/<run>.safetensors when it exists
   optim::DivergencePolicy on_divergence = optim::DivergencePolicy::stop;
+  bool graphs = false;             // each training step one CUDA graph replay (Training::step); CUDA only
   std::int64_t divergence_poll_steps = 100;  // how often the host reads the guard, besides each epoch's end
   std::function<bool()> stop_requested;      // polled after each step; true: save a checkpoint and return
 };

@@ -35,6 +35,11 @@ DeviceSums::DeviceSums(const PassResult& so_far, Device device)
     : total_loss_(Tensor::full({1}, so_far.total_loss, DType::f64).to(device)),
       correct_(Tensor::full({1}, static_cast<double>(so_far.correct), DType::i64).to(device)) {}
 
+void DeviceSums::reset(const PassResult& so_far) {
+  total_loss_.copy_from(Tensor::full({1}, so_far.total_loss, DType::f64));
+  correct_.copy_from(Tensor::full({1}, static_cast<double>(so_far.correct), DType::i64));
+}
+
 void DeviceSums::add(const Tensor& loss, const Tensor& num_correct) {
   ops::accumulate_step_metrics(loss, num_correct, total_loss_, correct_);
 }
@@ -49,8 +54,51 @@ Training::Training(const RunSpec& spec, const data::Cifar10& train, const StudyO
       net(make_net_on(spec, generator, options.device)),
       optimizer(net->parameters(), {.lr = spec.lr}),
       loader(make_loader(train, spec, spec.shuffle, options.seed, options.device)),
-      guard(net->parameters(), options.device, options.on_divergence) {
+      guard(net->parameters(), options.device, options.on_divergence),
+      sums({}, options.device),
+      step(*net, criterion, optimizer, guard, sums, options.graphs) {
   if (spec.lr_gamma != 1.0) scheduler = std::make_unique<optim::ExponentialLR>(optimizer, spec.lr_gamma);
+}
+
+TrainingStep::TrainingStep(nn::Sequential& net, nn::CrossEntropyLoss& criterion, optim::SGD& optimizer,
+                           optim::DivergenceGuard& guard, DeviceSums& sums, bool graphs)
+    : net_(net), criterion_(criterion), optimizer_(optimizer), guard_(guard), sums_(sums), graphs_(graphs) {}
+
+void TrainingStep::run(const data::Batch& batch) {
+  if (!graphs_) {
+    train_step(net_, criterion_, optimizer_, guard_, batch, sums_);
+    return;
+  }
+  if (!batch.images.device().is_cuda()) fail("--graph on needs --device cuda (CUDA graphs)");
+  StepGraph& step_graph = step_graphs_[batch.images.size(0)];
+  if (step_graph.graph) {
+    if (guard_.next_step() != optimizer_.step_count())
+      fail("training step graph: the divergence guard expects step {}, the optimizer is at step {}",
+           guard_.next_step(), optimizer_.step_count());
+    optimizer_.prepare_replay();
+    step_graph.graph->replay();
+    net_.count_replayed_forward();
+    optimizer_.count_replayed_step();
+    guard_.count_replayed_check();
+    return;
+  }
+  if (step_graph.eager_steps < kEagerSteps) {
+    train_step(net_, criterion_, optimizer_, guard_, batch, sums_);
+    ++step_graph.eager_steps;
+    return;
+  }
+  // Capturing runs the step's host code (it counts the step) and queues no work: the
+  // first replay is this step's. What the step would copy to the device is copied first,
+  // outside the capture (a scheduler may have changed the learning rate since the last step).
+  optimizer_.prepare_replay();
+  try {
+    step_graph.graph = std::make_unique<cuda::Graph>(
+        [&] { train_step(net_, criterion_, optimizer_, guard_, batch, sums_); });
+  } catch (const Error& error) {
+    fail("capturing the training step at batch size {} as a CUDA graph: {}", batch.images.size(0), error.what());
+  }
+  ++graph_captures_;
+  step_graph.graph->replay();
 }
 
 Checkpoint Training::checkpoint(const RunSpec& spec, std::uint64_t seed, const std::vector<EpochResult>& history,

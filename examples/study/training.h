@@ -3,10 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
 #include "checkpoint.h"
+#include "minidl/core/cuda_runtime.h"
 #include "minidl/core/rng.h"
 #include "minidl/core/tensor.h"
 #include "minidl/data/data_loader.h"
@@ -31,6 +33,9 @@ data::DataLoader make_loader(const data::Cifar10& split, const RunSpec& spec, bo
 class DeviceSums {
  public:
   DeviceSums(const PassResult& so_far, Device device);
+  // Starts again from so_far, in the same device memory (a CUDA graph that adds to the
+  // sums stays valid). Copies to the device: not while a graph is being captured.
+  void reset(const PassResult& so_far);
   // total_loss += loss[0]; correct += num_correct[0], queued on the device.
   void add(const Tensor& loss, const Tensor& num_correct);
   // Sets result's total_loss and correct to the sums (a host synchronisation on CUDA).
@@ -38,6 +43,40 @@ class DeviceSums {
 
  private:
   Tensor total_loss_, correct_;
+};
+
+// One training step on a batch, adding to sums: train_step (below) launched eagerly, or,
+// with graphs on, as one CUDA graph per batch size. Then the first kEagerSteps steps of a
+// batch size run eagerly (they size every buffer, table and workspace, choose cuDNN's
+// algorithms and take the first momentum step), the next is captured and replayed, and
+// every later one replays it. A replay runs no host code, so the host state a step
+// advances (the optimizer's step count, BatchNorm2d's num_batches_tracked, the divergence
+// guard's step) is advanced here: the run is the eager run, bit for bit. A call that
+// capture refuses is an Error naming it, never a quiet fall back to eager.
+class TrainingStep {
+ public:
+  static constexpr int kEagerSteps = 2;
+
+  // The objects must outlive the step; graphs needs them on CUDA.
+  TrainingStep(nn::Sequential& net, nn::CrossEntropyLoss& criterion, optim::SGD& optimizer,
+               optim::DivergenceGuard& guard, DeviceSums& sums, bool graphs);
+  void run(const data::Batch& batch);
+  // CUDA graphs captured so far: one per batch size.
+  int graph_captures() const { return graph_captures_; }
+
+ private:
+  struct StepGraph {
+    int eager_steps = 0;
+    std::unique_ptr<cuda::Graph> graph;
+  };
+  nn::Sequential& net_;
+  nn::CrossEntropyLoss& criterion_;
+  optim::SGD& optimizer_;
+  optim::DivergenceGuard& guard_;
+  DeviceSums& sums_;
+  bool graphs_;
+  int graph_captures_ = 0;
+  std::map<std::int64_t, StepGraph> step_graphs_;  // by batch size
 };
 
 // Everything one run trains with, built as the study's code builds it:
@@ -59,6 +98,8 @@ struct Training {
   std::unique_ptr<optim::ExponentialLR> scheduler;
   data::DataLoader loader;
   optim::DivergenceGuard guard;
+  DeviceSums sums;  // the current pass's sums, at one address for the whole run
+  TrainingStep step;
 };
 
 // One step of the study's inner loop on any network (the study's is `training`'s), as

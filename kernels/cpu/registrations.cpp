@@ -229,6 +229,8 @@ void cross_entropy_reference(const CrossEntropyArgs& a) {
 
 // ---- sgd --------------------------------------------------------------------------------
 
+void sgd_prepare_nothing(const SgdArgs&) {}  // the update reads its arguments on the host
+
 void sgd_reference(const SgdArgs& a) {
   const bool uses_momentum = a.params.momentum != 0.0;
   if (a.skip_update.defined() && a.skip_update.data<std::int64_t>()[0] != 0) {
@@ -265,11 +267,12 @@ void divergence_check_reference(const DivergenceCheckArgs& a) {
   bool bad = any_not_finite(a.loss);
   for (const Tensor* gradient : a.gradients)
     if (!bad) bad = any_not_finite(*gradient);
-  std::int64_t* state = a.state.data<std::int64_t>();  // first bad step, bad steps
+  std::int64_t* state = a.state.data<std::int64_t>();  // first bad step, bad steps, step
   if (bad) {
     state[1] += 1;
-    if (state[0] == -1) state[0] = a.step;
+    if (state[0] == -1) state[0] = state[2];
   }
+  state[2] += 1;
   a.skip_update.data<std::int64_t>()[0] = a.skip_from_first_bad_step ? state[0] != -1 : bad;
 }
 
@@ -316,7 +319,7 @@ void register_cpu_implementations(Registries& r) {
                {linear_forward_reference, linear_backward_reference});
   r.cross_entropy.add({"reference", on_cpu, kF32F64, kAnySize, false, "one row at a time, max-subtracted logsumexp (kernels/cpu/cross_entropy.h)"},
                       {cross_entropy_reference});
-  r.sgd.add({"reference", on_cpu, kF32F64, kAnySize, false, "one loop per parameter (kernels/cpu/sgd.h)"}, {sgd_reference});
+  r.sgd.add({"reference", on_cpu, kF32F64, kAnySize, false, "one loop per parameter (kernels/cpu/sgd.h)"}, {sgd_reference, sgd_prepare_nothing});
   r.step_metrics.add({"reference", on_cpu, kF32, kAnySize, false, "two additions on the host"}, {step_metrics_reference});
   r.divergence_check.add({"reference", on_cpu, kF32F64, kAnySize, false, "a loop over the loss and every gradient"},
                          {divergence_check_reference});

@@ -3,7 +3,8 @@
 // Thread t looks at elements t, t + kThreads, ... of each array in turn and counts
 // the ones that are not finite (x - x is NaN exactly when x is NaN or Inf). The
 // block adds the counts (block_sum: shared memory, two barriers, one fixed order),
-// and thread 0 alone updates the state. About 50,000 values per step for the
+// and thread 0 alone updates the state, the step number included: it lives in device
+// memory, so that a CUDA graph of the training step counts its replays. About 50,000 values per step for the
 // study's network: one block is enough, and one block needs no atomics and no
 // second launch to combine blocks.
 #include "minidl/kernels/cuda/divergence_check.h"
@@ -21,7 +22,7 @@ constexpr unsigned kThreads = 256;
 __device__ bool is_not_finite(float x) { return !(x - x == 0.0f); }
 
 __global__ void divergence_check_kernel(const float* loss, const FloatSpan* gradients, unsigned num_gradients,
-                                        std::int64_t step, bool skip_from_first_bad_step, DivergenceState state) {
+                                        bool skip_from_first_bad_step, DivergenceState state) {
   unsigned not_finite = threadIdx.x == 0 && is_not_finite(loss[0]) ? 1u : 0u;
   for (unsigned g = 0; g < num_gradients; ++g) {
     const FloatSpan gradient = gradients[g];
@@ -32,17 +33,18 @@ __global__ void divergence_check_kernel(const float* loss, const FloatSpan* grad
   if (threadIdx.x != 0) return;
   if (bad) {
     *state.bad_steps += 1;
-    if (*state.first_bad_step == -1) *state.first_bad_step = step;
+    if (*state.first_bad_step == -1) *state.first_bad_step = *state.step;
   }
+  *state.step += 1;
   *state.skip_update = skip_from_first_bad_step ? (*state.first_bad_step != -1) : bad;
 }
 
 }  // namespace
 
-void divergence_check(const float* loss, const FloatSpanTable& gradients, std::int64_t values, std::int64_t step,
+void divergence_check(const float* loss, const FloatSpanTable& gradients, std::int64_t values,
                       bool skip_from_first_bad_step, const DivergenceState& state, cudaStream_t stream) {
-  launch(divergence_check_kernel, {1, kThreads, 0, stream, elements(values)}, loss, gradients.device_table(), gradients.size(), step,
-         skip_from_first_bad_step, state);
+  launch(divergence_check_kernel, {1, kThreads, 0, stream, elements(values)}, loss, gradients.device_table(),
+         gradients.size(), skip_from_first_bad_step, state);
 }
 
 }  // namespace minidl::cuda

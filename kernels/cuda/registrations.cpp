@@ -245,8 +245,7 @@ struct TableState {
 };
 
 template <typename Record>
-const cuda::DeviceTable<Record>& table_of(Workspace& workspace, const std::vector<Record>& records) {
-  auto& state = workspace.state<TableState<Record>>();
+const cuda::DeviceTable<Record>& table_of(TableState<Record>& state, const std::vector<Record>& records) {
   if (state.table == nullptr || state.records != records) {
     state.table = std::make_shared<cuda::DeviceTable<Record>>(records);
     state.records = records;
@@ -254,15 +253,38 @@ const cuda::DeviceTable<Record>& table_of(Workspace& workspace, const std::vecto
   return *state.table;
 }
 
+// What the SGD kernels read from device memory, kept in the call site's workspace: the
+// table of the parameters, and the hyperparameters, copied there (queued, the host does
+// not wait) when they differ from what was copied last.
+struct SgdState {
+  TableState<cuda::SgdTensor> parameters;
+  cuda::SgdHyperparameters copied;
+  Tensor hyperparameters;  // u8, on the GPU
+};
+
+const cuda::SgdHyperparameters* sgd_hyperparameters(const SgdArgs& a) {
+  const cuda::SgdHyperparameters wanted{
+      static_cast<float>(a.params.lr), static_cast<float>(a.params.momentum), static_cast<float>(a.params.dampening),
+      static_cast<float>(a.params.weight_decay), a.params.nesterov};
+  SgdState& state = a.workspace.state<SgdState>();
+  if (!state.hyperparameters.defined() || !(state.copied == wanted)) {
+    if (!state.hyperparameters.defined())
+      state.hyperparameters = Tensor::empty({sizeof(cuda::SgdHyperparameters)}, DType::u8, Device::cuda());
+    cuda::copy_host_to_device_queued(state.hyperparameters.raw_data(), &wanted, sizeof(wanted));
+    state.copied = wanted;
+  }
+  return static_cast<const cuda::SgdHyperparameters*>(state.hyperparameters.raw_data());
+}
+
+void sgd_prepare(const SgdArgs& a) { sgd_hyperparameters(a); }
+
 void sgd(const SgdArgs& a) {
   const bool uses_momentum = a.params.momentum != 0.0;
   std::vector<cuda::SgdTensor> records;
   for (const SgdParameterTensors& parameter : a.parameters)
     records.push_back({parameter.param->data<float>(), parameter.grad->data<float>(),
                        uses_momentum ? parameter.momentum_buffer->data<float>() : nullptr, parameter.param->numel()});
-  const cuda::SgdHyperparameters hyperparameters{
-      static_cast<float>(a.params.lr), static_cast<float>(a.params.momentum), static_cast<float>(a.params.dampening),
-      static_cast<float>(a.params.weight_decay), a.params.nesterov};
+  const cuda::SgdHyperparameters* hyperparameters = sgd_hyperparameters(a);
   const std::int64_t* skip_update = a.skip_update.defined() ? a.skip_update.data<std::int64_t>() : nullptr;
   // One parameter travels in the launch's arguments; several in a table.
   if (records.size() == 1) {
@@ -271,7 +293,8 @@ void sgd(const SgdArgs& a) {
   }
   std::int64_t max_numel = 0;
   for (const cuda::SgdTensor& record : records) max_numel = std::max(max_numel, record.numel);
-  cuda::sgd_update(table_of(a.workspace, records), max_numel, hyperparameters, a.first_step, skip_update, stream());
+  cuda::sgd_update(table_of(a.workspace.state<SgdState>().parameters, records), max_numel, hyperparameters,
+                   a.first_step, skip_update, stream());
 }
 
 void divergence_check(const DivergenceCheckArgs& a) {
@@ -282,8 +305,9 @@ void divergence_check(const DivergenceCheckArgs& a) {
     values += gradient->numel();
   }
   std::int64_t* state = a.state.data<std::int64_t>();
-  cuda::divergence_check(a.loss.data<float>(), table_of(a.workspace, spans), values, a.step, a.skip_from_first_bad_step,
-                         {state, state + 1, a.skip_update.data<std::int64_t>()}, stream());
+  auto& gradients = a.workspace.state<TableState<cuda::FloatSpan>>();
+  cuda::divergence_check(a.loss.data<float>(), table_of(gradients, spans), values, a.skip_from_first_bad_step,
+                         {state, state + 1, state + 2, a.skip_update.data<std::int64_t>()}, stream());
 }
 
 }  // namespace call
@@ -318,7 +342,7 @@ void register_cuda_implementations(Registries& r) {
                {call::linear_forward<cublas::linear_forward>, call::linear_backward<cublas::linear_backward>});
   r.cross_entropy.add({"kernels", on_cuda, kF32, kAnySize, false, "one block, a warp per row (kernels/cuda/cross_entropy.cu)"},
                       {call::cross_entropy});
-  r.sgd.add({"kernels", on_cuda, kF32, kAnySize, false, "every parameter in one launch (kernels/cuda/sgd.cu)"}, {call::sgd});
+  r.sgd.add({"kernels", on_cuda, kF32, kAnySize, false, "every parameter in one launch (kernels/cuda/sgd.cu)"}, {call::sgd, call::sgd_prepare});
   r.step_metrics.add({"kernels", on_cuda, kF32, kAnySize, false, "one thread adds two values (kernels/cuda/step_metrics.cu)"},
                      {call::step_metrics});
   r.divergence_check.add({"kernels", on_cuda, kF32, kAnySize, false, "one block reads the loss and every gradient (kernels/cuda/divergence_check.cu)"},

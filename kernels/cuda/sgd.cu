@@ -5,8 +5,10 @@
 // x * blockDim.x + t, then every gridDim.x * blockDim.x further (a grid-stride loop),
 // so gridDim.y is the number of parameters and gridDim.x is sized for the largest.
 // The one-parameter launch is the same with gridDim.y = 1 and the parameter passed
-// by value. Each element is independent: no shared memory, no barriers. Unless
-// *skip_update says to skip the step, per element:
+// by value. The hyperparameters are read from device memory, so that a CUDA graph of
+// the step reads the learning rate a scheduler set since it was captured. Each element
+// is independent: no shared memory, no barriers. Unless *skip_update says to skip the
+// step, per element:
 //   d = grad + weight_decay * param
 //   if momentum != 0:
 //     buf = d                                        on the first step
@@ -55,14 +57,14 @@ __device__ void sgd_update_elements(const SgdTensor& tensor, const SgdHyperparam
   }
 }
 
-__global__ void sgd_update_table_kernel(const SgdTensor* tensors, SgdHyperparameters h, bool first_step,
+__global__ void sgd_update_table_kernel(const SgdTensor* tensors, const SgdHyperparameters* h, bool first_step,
                                         const std::int64_t* skip_update) {
-  sgd_update_elements(tensors[blockIdx.y], h, first_step, skip_update);
+  sgd_update_elements(tensors[blockIdx.y], *h, first_step, skip_update);
 }
 
-__global__ void sgd_update_one_kernel(SgdTensor tensor, SgdHyperparameters h, bool first_step,
+__global__ void sgd_update_one_kernel(SgdTensor tensor, const SgdHyperparameters* h, bool first_step,
                                       const std::int64_t* skip_update) {
-  sgd_update_elements(tensor, h, first_step, skip_update);
+  sgd_update_elements(tensor, *h, first_step, skip_update);
 }
 
 // Enough blocks of kThreads threads for numel elements, at least kMinElementsPerThread each.
@@ -72,7 +74,7 @@ unsigned blocks_per_parameter(std::int64_t numel) {
 
 }  // namespace
 
-void sgd_update(const DeviceTable<SgdTensor>& table, std::int64_t max_numel, const SgdHyperparameters& hyperparameters,
+void sgd_update(const DeviceTable<SgdTensor>& table, std::int64_t max_numel, const SgdHyperparameters* hyperparameters,
                 bool first_step, const std::int64_t* skip_update, cudaStream_t stream) {
   if (table.size() == 0 || max_numel == 0) return;
   dim3 grid(blocks_per_parameter(max_numel), table.size());
@@ -80,7 +82,7 @@ void sgd_update(const DeviceTable<SgdTensor>& table, std::int64_t max_numel, con
          skip_update);
 }
 
-void sgd_update(const SgdTensor& tensor, const SgdHyperparameters& hyperparameters, bool first_step,
+void sgd_update(const SgdTensor& tensor, const SgdHyperparameters* hyperparameters, bool first_step,
                 const std::int64_t* skip_update, cudaStream_t stream) {
   if (tensor.numel == 0) return;
   launch(sgd_update_one_kernel, {blocks_per_parameter(tensor.numel), kThreads, 0, stream, elements(tensor.numel)}, tensor, hyperparameters,

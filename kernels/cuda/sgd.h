@@ -22,13 +22,15 @@ struct SgdTensor {
   bool operator==(const SgdTensor&) const = default;
 };
 
-// The fields of ops::SgdParams (kernels/sgd.h), in float.
+// The fields of ops::SgdParams (kernels/sgd.h), in float; the kernels read them from
+// device memory.
 struct SgdHyperparameters {
   float lr = 0.01f;
   float momentum = 0.0f;
   float dampening = 0.0f;
   float weight_decay = 0.0f;
   bool nesterov = false;
+  bool operator==(const SgdHyperparameters&) const = default;
 };
 
 // One step of every parameter in table (a table in device memory of the parameters of one
@@ -38,12 +40,12 @@ struct SgdHyperparameters {
 // time, the step changes no parameter (a divergence guard's verdict, read on the
 // device with no host synchronisation); a skipped first momentum step sets the new
 // buffers to 0.
-void sgd_update(const DeviceTable<SgdTensor>& table, std::int64_t max_numel, const SgdHyperparameters& hyperparameters,
+void sgd_update(const DeviceTable<SgdTensor>& table, std::int64_t max_numel, const SgdHyperparameters* hyperparameters,
                 bool first_step, const std::int64_t* skip_update, cudaStream_t stream = current_stream());
 
 // One step of one parameter, in one launch queued on stream (the tensor travels in
-// the launch's arguments: no table in device memory).
-void sgd_update(const SgdTensor& tensor, const SgdHyperparameters& hyperparameters, bool first_step,
+// the launch's arguments: no table in device memory). hyperparameters: in device memory.
+void sgd_update(const SgdTensor& tensor, const SgdHyperparameters* hyperparameters, bool first_step,
                 const std::int64_t* skip_update, cudaStream_t stream = current_stream());
 
 }  // namespace minidl::cuda
