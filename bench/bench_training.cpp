@@ -3,7 +3,7 @@
 // with its divergence guard and device-side sums), on the CPU or CUDA.
 //
 //   bench_training [--device cpu|cuda] [--threads N] [--batch 10,100] [--images N]
-//                  [--networks plain,batch_norm] [--data-dir DIR] [--json PATH]
+//                  [--networks plain,batch_norm] [--graph on|off|both] [--data-dir DIR] [--json PATH]
 //
 // Each case trains on the first `images` training images (synthetic uint8 images of
 // CIFAR-10's shape without --data-dir: the time does not depend on the pixels) for
@@ -12,6 +12,10 @@
 // same way (eval mode, no gradients) and scaled to 10,000. On CUDA the host waits
 // for the device only at the end of each timed pass, so the times are the device's.
 // Peak device memory is the caching allocator's peak reserved bytes over the case.
+// On CUDA each case runs with the training step launched kernel by kernel (graph off)
+// and as one CUDA graph replay (graph on; study::TrainingStep), by default both; the
+// kernels a step launches are counted during an eager step, and a replayed step
+// launches one graph after the loader's gather.
 //
 // Prints a table; --json writes every number, for bench/compare_pytorch.
 #include <algorithm>
@@ -32,9 +36,7 @@
 #include "minidl/layers/module.h"
 #include "study.h"
 #include "training.h"
-#if defined(MINIDL_WITH_CUDA)
 #include "minidl/core/cuda_runtime.h"
-#endif
 
 namespace {
 
@@ -47,6 +49,7 @@ struct Options {
   std::vector<std::int64_t> batches = {10, 100};
   std::vector<std::string> networks = {"plain", "batch_norm"};
   std::int64_t images = 2000;
+  std::vector<bool> graphs;  // empty: off on the CPU, off and on on CUDA
   std::string data_dir;
   std::string json_path;
 };
@@ -78,7 +81,8 @@ Options parse_options(int argc, char** argv) {
   Options options;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
-    if (i + 1 >= argc) fail("{}: missing value (flags: --device --threads --batch --images --networks --data-dir --json)", flag);
+    if (i + 1 >= argc)
+      fail("{}: missing value (flags: --device --threads --batch --images --networks --graph --data-dir --json)", flag);
     const std::string value = argv[++i];
     if (flag == "--device") {
       options.device = parse_device(value);
@@ -93,6 +97,11 @@ Options parse_options(int argc, char** argv) {
       options.networks = split_list(value);
       for (const std::string& network : options.networks)
         if (network != "plain" && network != "batch_norm") fail("--networks: unknown network '{}'", network);
+    } else if (flag == "--graph") {
+      if (value == "on") options.graphs = {true};
+      else if (value == "off") options.graphs = {false};
+      else if (value == "both") options.graphs = {false, true};
+      else fail("--graph: expected on, off or both, got '{}'", value);
     } else if (flag == "--data-dir") {
       options.data_dir = value;
     } else if (flag == "--json") {
@@ -101,6 +110,9 @@ Options parse_options(int argc, char** argv) {
       fail("unknown flag '{}'", flag);
     }
   }
+  if (options.graphs.empty()) options.graphs = options.device.is_cuda() ? std::vector<bool>{false, true} : std::vector<bool>{false};
+  for (bool graphs : options.graphs)
+    if (graphs && !options.device.is_cuda()) fail("--graph on needs --device cuda (CUDA graphs)");
   return options;
 }
 
@@ -121,37 +133,26 @@ data::Cifar10 training_images(const Options& options, std::int64_t count) {
 }
 
 void wait_for_device(Device device) {
-#if defined(MINIDL_WITH_CUDA)
   if (device.is_cuda()) cuda::synchronize();
-#else
-  (void)device;
-#endif
 }
 
 // Frees what earlier cases cached, so that each case's peak is its own.
 void reset_peak_memory(Device device) {
-#if defined(MINIDL_WITH_CUDA)
   if (device.is_cuda()) {
     cuda::empty_cache();
     cuda::reset_peak_stats();
   }
-#else
-  (void)device;
-#endif
 }
 
 std::int64_t peak_reserved_bytes(Device device) {
-#if defined(MINIDL_WITH_CUDA)
-  if (device.is_cuda()) return static_cast<std::int64_t>(cuda::allocator_stats().peak_reserved_bytes);
-#else
-  (void)device;
-#endif
-  return 0;
+  return device.is_cuda() ? static_cast<std::int64_t>(cuda::allocator_stats().peak_reserved_bytes) : 0;
 }
 
 struct CaseResult {
   std::string network;
   std::int64_t batch;
+  bool graphs;
+  std::int64_t kernels_per_step;  // launched by an eager step (CUDA)
   double train_seconds;  // the timed training pass
   double test_seconds;   // the timed test pass
   std::int64_t images;
@@ -161,26 +162,27 @@ struct CaseResult {
 };
 
 CaseResult run_case(const Options& options, const data::Cifar10& images, const std::string& network,
-                    std::int64_t batch) {
+                    std::int64_t batch, bool graphs) {
   reset_peak_memory(options.device);
   study::RunSpec spec = study::find_run(network == "plain" ? "control" : "batch_norm");
   spec.batch_size = batch;
-  study::Training training(spec, images, {.device = options.device});
-  study::DeviceSums sums({}, options.device);
+  study::Training training(spec, images, {.device = options.device, .graphs = graphs});
 
-  // Warm-up: the first steps size every buffer and table (and choose cuDNN's algorithms).
-  std::int64_t warmup = 0;
+  // Warm-up: the first steps size every buffer and table (and choose cuDNN's algorithms);
+  // with graphs, the third is captured. The first step's kernels are counted.
+  std::int64_t warmup = 0, kernels_per_step = 0;
   for (const data::Batch& step_batch : training.loader) {
-    study::train_step(*training.net, training.criterion, training.optimizer, training.guard, step_batch, sums);
+    const std::int64_t kernels_before = cuda::kernels_launched();
+    training.step.run(step_batch);
+    if (warmup == 0) kernels_per_step = cuda::kernels_launched() - kernels_before;
     if (++warmup == 5) break;
   }
   training.loader.set_epoch(1);
   wait_for_device(options.device);
   Clock::time_point start = Clock::now();
-  for (const data::Batch& step_batch : training.loader)
-    study::train_step(*training.net, training.criterion, training.optimizer, training.guard, step_batch, sums);
+  for (const data::Batch& step_batch : training.loader) training.step.run(step_batch);
   study::PassResult sums_read;
-  sums.read_into(sums_read);  // waits for the device
+  training.sums.read_into(sums_read);  // waits for the device
   const double train_seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
   data::DataLoader test_loader = study::make_loader(images, spec, /*shuffle=*/false, 1, options.device);
@@ -198,7 +200,8 @@ CaseResult run_case(const Options& options, const data::Cifar10& images, const s
   study::PassResult test_read;
   test_sums.read_into(test_read);
   const double test_seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  return {network, batch, train_seconds, test_seconds, images.size(), peak_reserved_bytes(options.device)};
+  return {network,      batch,        graphs, kernels_per_step, train_seconds, test_seconds, images.size(),
+          peak_reserved_bytes(options.device)};
 }
 
 int run(int argc, char** argv) {
@@ -208,30 +211,32 @@ int run(int argc, char** argv) {
   const data::Cifar10 images = training_images(options, options.images);
   std::string device_text = options.device.is_cuda() ? options.device.str()
                                                      : fmt::format("cpu ({} threads)", num_threads());
-#if defined(MINIDL_WITH_CUDA)
   if (options.device.is_cuda()) device_text += " (" + cuda::describe() + ")";
-#endif
   fmt::print("minidl bench_training on {}, {} {} images per case\n", device_text, options.images,
              options.data_dir.empty() ? "synthetic" : "CIFAR-10");
-  fmt::print("{:>10} {:>6} {:>14} {:>12} {:>16} {:>12}\n", "network", "batch", "epoch (50k)", "images/s",
-             "test pass (10k)", "peak MiB");
+  fmt::print("{:>10} {:>6} {:>6} {:>14} {:>12} {:>16} {:>12} {:>14}\n", "network", "batch", "graph", "epoch (50k)",
+             "images/s", "test pass (10k)", "peak MiB", "kernels/step");
   std::vector<CaseResult> results;
   for (const std::string& network : options.networks)
-    for (std::int64_t batch : options.batches) {
-      if (batch > options.images) fail("--batch {} is more than --images {}", batch, options.images);
-      CaseResult result = run_case(options, images, network, batch);
-      results.push_back(result);
-      fmt::print("{:>10} {:>6} {:>12.2f} s {:>12.0f} {:>14.3f} s {:>12.1f}\n", network, batch,
-                 result.epoch_seconds(), result.images / result.train_seconds, result.test_pass_seconds(),
-                 result.peak_bytes / 1048576.0);
-      std::fflush(stdout);
-    }
+    for (std::int64_t batch : options.batches)
+      for (bool graphs : options.graphs) {
+        if (batch > options.images) fail("--batch {} is more than --images {}", batch, options.images);
+        CaseResult result = run_case(options, images, network, batch, graphs);
+        results.push_back(result);
+        fmt::print("{:>10} {:>6} {:>6} {:>12.2f} s {:>12.0f} {:>14.3f} s {:>12.1f} {:>14}\n", network, batch,
+                   graphs ? "on" : "off", result.epoch_seconds(), result.images / result.train_seconds,
+                   result.test_pass_seconds(), result.peak_bytes / 1048576.0,
+                   options.device.is_cuda() ? std::to_string(result.kernels_per_step) : "-");
+        std::fflush(stdout);
+      }
   if (!options.json_path.empty()) {
     nlohmann::json json = {{"device", device_text}, {"threads", num_threads()}, {"images", options.images},
                            {"results", nlohmann::json::array()}};
     for (const CaseResult& result : results)
       json["results"].push_back({{"network", result.network},
                                  {"batch_size", result.batch},
+                                 {"graph", result.graphs},
+                                 {"kernels_per_step", result.kernels_per_step},
                                  {"epoch_seconds", result.epoch_seconds()},
                                  {"images_per_second", result.images / result.train_seconds},
                                  {"test_pass_seconds", result.test_pass_seconds()},

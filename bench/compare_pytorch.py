@@ -4,7 +4,9 @@
 Runs bench_training (minidl) and bench/pytorch_reference.py (PyTorch, the study's way (a)
 and tuned (b)) one after the other with the same device, threads and images, and prints
 a markdown table of seconds per 50,000-image epoch with the ratios PyTorch / minidl
-(above 1: minidl is faster), and the peak device memory on CUDA. With --repeats N both
+(above 1: minidl is faster), and the peak device memory on CUDA. On CUDA minidl runs
+each case with its training step launched kernel by kernel and as one CUDA graph (the
+"minidl graph" column), and reports the kernels an eager step launches. With --repeats N both
 sides run N times, alternating, and the table compares medians and shows each side's
 spread ((max - min) / median).
 
@@ -50,6 +52,8 @@ def main():
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--images", type=int, default=2000, help="training images timed per case")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[10, 100],
+                        help="in this order (gpu-check puts 100 first: it fits a short lease)")
     parser.add_argument("--repeats", type=int, default=1,
                         help="run both sides this many times, alternating, and compare medians")
     parser.add_argument("--data-dir", default=None)
@@ -67,9 +71,9 @@ def main():
         minidl_json, torch_json = os.path.join(tmp, "minidl.json"), os.path.join(tmp, "torch.json")
         common = ["--images", str(args.images)] + (["--data-dir", args.data_dir] if args.data_dir else [])
         minidl = [os.path.join(args.build_dir, "bench", "bench_training"), "--device", args.device,
-                  "--json", minidl_json] + common
+                  "--batch", ",".join(map(str, args.batch_sizes)), "--json", minidl_json] + common
         torch = [args.python, os.path.join(HERE, "pytorch_reference.py"), "--device", args.device,
-                 "--json", torch_json] + common
+                 "--batch-sizes"] + list(map(str, args.batch_sizes)) + ["--json", torch_json] + common
         if args.threads:
             minidl += ["--threads", str(args.threads)]
             torch += ["--threads", str(args.threads)]
@@ -97,9 +101,10 @@ def main():
              f"{'CIFAR-10' if args.data_dir else 'synthetic'} images per case, scaled to a 50,000-image epoch"
              f"{repeated}.",
              "",
-             "| network | batch | minidl s/epoch | PyTorch (a) s/epoch | (a) / minidl | PyTorch (b) s/epoch | (b) / minidl |"
-             " minidl peak MiB | (b) peak MiB |" + (" spread minidl / (a) / (b) |" if args.repeats > 1 else ""),
-             "|---|---|---|---|---|---|---|---|---|" + ("---|" if args.repeats > 1 else "")]
+             "| network | batch | minidl graph | minidl s/epoch | PyTorch (a) s/epoch | (a) / minidl |"
+             " PyTorch (b) s/epoch | (b) / minidl | minidl peak MiB | (b) peak MiB | minidl kernels/step |"
+             + (" spread minidl / (a) / (b) |" if args.repeats > 1 else ""),
+             "|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if args.repeats > 1 else "")]
     rows = []
     for index, result in enumerate(ours["results"]):
         network, batch = result["network"], result["batch_size"]
@@ -107,7 +112,8 @@ def main():
         a_runs, b_runs = their_seconds(network, batch, "a"), their_seconds(network, batch, "b")
         b = theirs_for(theirs, network, batch, "b")
         mine = median(mine_runs)
-        row = {"network": network, "batch_size": batch, "minidl_epoch_seconds": mine,
+        graph = "on" if result.get("graph") else "off"
+        row = {"network": network, "batch_size": batch, "minidl_graph": graph, "minidl_epoch_seconds": mine,
                "minidl_test_pass_seconds": median([run["results"][index]["test_pass_seconds"] for run in ours_runs]),
                "minidl_peak_reserved_bytes": result["peak_reserved_bytes"],
                "a_epoch_seconds": a_runs and median(a_runs), "b_epoch_seconds": b_runs and median(b_runs),
@@ -117,10 +123,11 @@ def main():
         fmt = lambda x: f"{x:.2f}" if x is not None else "-"
         ratio = lambda x: f"{x / mine:.2f}x" if x is not None else "-"
         spreads = " / ".join(f"{spread(runs):.0f} %" if runs else "-" for runs in (mine_runs, a_runs, b_runs))
-        lines.append(f"| {network} | {batch} | {fmt(mine)} | {fmt(row['a_epoch_seconds'])} | {ratio(row['a_epoch_seconds'])}"
-                     f" | {fmt(row['b_epoch_seconds'])} | {ratio(row['b_epoch_seconds'])}"
-                     f" | {result['peak_reserved_bytes'] / 2**20:.1f} | {(row['b_peak_reserved_bytes'] or 0) / 2**20:.1f} |"
-                     + (f" {spreads} |" if args.repeats > 1 else ""))
+        kernels = result.get("kernels_per_step", 0)
+        lines.append(f"| {network} | {batch} | {graph} | {fmt(mine)} | {fmt(row['a_epoch_seconds'])}"
+                     f" | {ratio(row['a_epoch_seconds'])} | {fmt(row['b_epoch_seconds'])} | {ratio(row['b_epoch_seconds'])}"
+                     f" | {result['peak_reserved_bytes'] / 2**20:.1f} | {(row['b_peak_reserved_bytes'] or 0) / 2**20:.1f}"
+                     f" | {kernels if kernels else '-'} |" + (f" {spreads} |" if args.repeats > 1 else ""))
     table = "\n".join(lines)
     print()
     print(table)

@@ -2,6 +2,7 @@
 // against CUDA's headers or the emulator's (core/cuda_api.h).
 #include "minidl/core/cuda_runtime.h"
 
+#include <atomic>
 #include <cstdint>
 
 #include "minidl/core/cuda_api.h"
@@ -218,6 +219,14 @@ Graph::~Graph() {
 void Graph::replay() const {
   check_cuda(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec_), current_stream()), "cudaGraphLaunch");
 }
+
+namespace {
+std::atomic<std::int64_t> g_kernels_launched{0};
+}  // namespace
+
+std::int64_t kernels_launched() { return g_kernels_launched.load(std::memory_order_relaxed); }
+
+void count_kernel_launch() { g_kernels_launched.fetch_add(1, std::memory_order_relaxed); }
 
 void synchronize() {
   require_gpu("cuda synchronize");

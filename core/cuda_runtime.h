@@ -58,6 +58,12 @@ void memset_device(void* dst, int value, std::size_t bytes);
 /// Waits until all work on the device has finished.
 void synchronize();
 
+/// Kernels minidl has launched from the host so far (its own: not cuBLAS's or cuDNN's,
+/// not those a CUDA graph replays): what a training step costs in launches, eagerly.
+std::int64_t kernels_launched();
+/// For kernels/cuda/kernel_support.cuh's launch(): counts one.
+void count_kernel_launch();
+
 /// A CUDA graph: the work a function queues on minidl's stream, captured once (nothing
 /// runs while it is captured) and replayed as one launch. Every op of minidl queues its
 /// work on that stream, a non-blocking stream of its own (core/cuda_api.h's

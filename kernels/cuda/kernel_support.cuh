@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "minidl/core/cuda_api.h"
+#include "minidl/core/cuda_runtime.h"
 #if defined(MINIDL_CUDA_EMULATOR)
 #include "minidl/core/emulator/emulator.h"
 #endif
@@ -63,6 +64,7 @@ void launch(void (*kernel)(Params...), const LaunchConfig& config, Args... args)
   kernel<<<config.grid, config.block, config.dynamic_shared_bytes, config.stream>>>(args...);
 #endif
   check_launch(config.grid, config.block, config.dynamic_shared_bytes, config.where);
+  count_kernel_launch();
 }
 
 // The block's dynamic shared memory (the launch's dynamic_shared_bytes), as T*.
