@@ -295,4 +295,26 @@ std::string conv2d_algorithms(const cpu::Conv2dShape& shape) {
          describe("backward filter", plan->backward_filter, backward_filter_name, backward_filter_is_gemm);
 }
 
+FindTimes conv2d_find_times(const cpu::Conv2dShape& shape) {
+  const Key key = key_of(shape, ops::deterministic());
+  std::lock_guard lock(g_plans_mutex);
+  auto found = g_plans.find(key);
+  FindTimes times;
+  if (found == g_plans.end()) return times;
+  const Plan& plan = *found->second;
+  auto add = [&](const std::optional<Choice>& choice, bool (*gemm_based)(int)) {
+    if (!choice || choice->times_ms.empty()) return;
+    times.fastest_ms += choice->times_ms.front().second;
+    for (const auto& [algorithm, ms] : choice->times_ms)
+      if (gemm_based(algorithm)) {
+        times.gemm_based_ms += ms;
+        return;
+      }
+  };
+  add(plan.forward, forward_is_gemm);
+  add(plan.backward_data, backward_data_is_gemm);
+  add(plan.backward_filter, backward_filter_is_gemm);
+  return times;
+}
+
 }  // namespace minidl::cudnn

@@ -43,4 +43,14 @@ void conv2d_backward(const float* grad_output, const float* input, const float* 
 // deterministic mode, which does not measure).
 std::string conv2d_algorithms(const cpu::Conv2dShape& shape);
 
+// cudnnFind*'s measured milliseconds for a shape, summed over the directions found so far
+// (none in deterministic mode): its fastest algorithm's, and its fastest matrix-product
+// algorithm's (IMPLICIT_GEMM, IMPLICIT_PRECOMP_GEMM or GEMM forward, ALGO_0 or ALGO_1 backward
+// data, ALGO_0, ALGO_1 or ALGO_3 backward filter). Zero when nothing was measured.
+struct FindTimes {
+  double fastest_ms = 0.0;
+  double gemm_based_ms = 0.0;
+};
+FindTimes conv2d_find_times(const cpu::Conv2dShape& shape);
+
 }  // namespace minidl::cudnn
