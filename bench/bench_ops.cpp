@@ -6,7 +6,7 @@
 //
 //   bench_ops [--device cuda|cpu] [--threads N] [--batch 10,100] [--warmup 10] [--reps 30]
 //             [--inner 10] [--json PATH] [--ops conv2d,linear,...]
-//             [--implementations blocked,cudnn,...] [--quick] [--list]
+//             [--implementations blocked,cudnn,...] [--timing graph|launched] [--quick] [--list]
 //
 // The cases (bench/op_cases.h) are the study's shapes at each batch, each op called as the
 // layers call it (kernels/ops.h) with its implementation chosen for the case
@@ -19,7 +19,8 @@
 // and the median sample is reported (and the fastest). On CUDA the `inner` calls are
 // captured once as a CUDA graph and each sample replays it between two events, so the
 // time is the kernels' and not the host's launches (a case whose calls a capture refuses
-// is timed as launched, and says so); on the CPU the host's steady clock times the calls.
+// is timed as launched, and says so; --timing launched times every case so, as the first
+// bench_ops did); on the CPU the host's steady clock times the calls.
 // FLOPs count 2 per multiply-add and, for the elementwise ops, a nominal count per
 // element; bytes are the fewest a call must move (see bench/op_cases.cpp).
 //
@@ -67,6 +68,7 @@ struct Options {
   std::vector<std::string> ops;              // empty: all
   std::vector<std::string> implementations;  // empty: all available
   std::int64_t side_divisor = 1;             // --quick: images 4 times smaller (8x8 instead of 32x32)
+  bool graphs = true;                        // CUDA: time graph replays (--timing graph), else launches
 };
 
 struct Timing {
@@ -81,8 +83,10 @@ Timing time_calls(const std::function<void()>& call, const Options& options) {
   const bool on_cuda = options.device == DeviceType::CUDA;
   Timing timing;
   std::unique_ptr<cuda::Graph> graph;
-  if (on_cuda) {
-    cuda::synchronize();
+  if (on_cuda) cuda::synchronize();
+  if (on_cuda && !options.graphs) {
+    timing.launched = true;
+  } else if (on_cuda) {
     try {
       graph = std::make_unique<cuda::Graph>([&] {
         for (int i = 0; i < options.inner; ++i) call();
@@ -149,6 +153,7 @@ void print_help() {
       "  --ops LIST              only these ops (conv2d,batch_norm2d,relu,max_pool2d,linear,cross_entropy,sgd)\n"
       "  --implementations LIST  only these names (--list shows them)\n"
       "  --json PATH             write every result there\n"
+      "  --timing graph|launched CUDA: time replays of a graph of the calls (default), or the calls as launched\n"
       "  --quick                 a smoke test: one call of each case, batch 1, images of 8x8 instead of 32x32\n"
       "  --list                  print every registered implementation of every op (kernels/registry.h) and exit");
 }
@@ -209,6 +214,11 @@ Options parse(int argc, char** argv) {
     } else if (arg == "--implementations") {
       options.implementations = split(value());
       // Checked against the registry once the device is known (run()).
+    } else if (arg == "--timing") {
+      const std::string timing = value();
+      if (timing != "graph" && timing != "launched")
+        fail("bench_ops: --timing: expected graph or launched, got '{}'", timing);
+      options.graphs = timing == "graph";
     } else if (arg == "--quick") {
       quick = true;
     } else {
@@ -438,7 +448,8 @@ int run(const Options& options) {
                 per_second(row.flops, row.total_ms()) * 1e-9, row.total_ms() / best_ms[row.group()]);
   }
   if (options.device == DeviceType::CUDA)
-    std::printf("(times are of CUDA graph replays; * marks a case timed as launched: a capture refused it)\n");
+    std::printf("(* marks a case timed as launched: %s)\n",
+                options.graphs ? "a CUDA graph capture refused it; the others are graph replays" : "--timing launched");
   for (const Row& row : rows)
     if (!row.note.empty())
       std::printf("%s %s batch %lld %s: %s\n", ops::op_name(row.op), row.shape.c_str(),

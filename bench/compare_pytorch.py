@@ -58,6 +58,8 @@ def main():
                         help="run both sides this many times, alternating, and compare medians")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--python", default=sys.executable, help="the Python with PyTorch")
+    parser.add_argument("--minidl-library-path", default="",
+                        help="prepended to LD_LIBRARY_PATH for minidl's bench_training only: PyTorch keeps its own")
     parser.add_argument("--markdown", default=None, help="also write the table here")
     parser.add_argument("--json", default=None, help="write both sides' numbers here")
     args = parser.parse_args()
@@ -77,10 +79,15 @@ def main():
         if args.threads:
             minidl += ["--threads", str(args.threads)]
             torch += ["--threads", str(args.threads)]
+        minidl_env = dict(os.environ)
+        if args.minidl_library_path:
+            minidl_env["LD_LIBRARY_PATH"] = ":".join(p for p in (args.minidl_library_path,
+                                                                 os.environ.get("LD_LIBRARY_PATH")) if p)
         for _ in range(args.repeats):
-            for command, output, runs in ((minidl, minidl_json, ours_runs), (torch, torch_json, theirs_runs)):
+            for command, output, runs, env in ((minidl, minidl_json, ours_runs, minidl_env),
+                                               (torch, torch_json, theirs_runs, None)):
                 print("$", " ".join(command), flush=True)
-                subprocess.run(command, check=True)
+                subprocess.run(command, check=True, env=env)
                 with open(output) as f:
                     runs.append(json.load(f))
     ours, theirs = ours_runs[0], theirs_runs[0]

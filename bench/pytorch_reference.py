@@ -6,7 +6,8 @@ study's two networks, measured two ways on one device.
       then ToTensor + Normalize per sample; a DataLoader with shuffle; .to(device) per
       batch; loss.item() every step.
   (b) tuned: the whole data set normalized once on the device, batches gathered there
-      by a shuffled index, no host sync inside the measured steps.
+      by a shuffled index, no host sync inside the measured steps; on CUDA the training
+      step captured once as a CUDA graph and replayed (as minidl's study replays its own).
 
 Float32 everywhere, TF32 off. Without --data-dir, synthetic uint8 images of CIFAR-10's
 shape (timing does not depend on pixel values). Prints a table and writes JSON.
@@ -85,7 +86,7 @@ def synchronize(device):
 
 
 def time_study_way(net, images, labels, batch_size, steps, device):
-    """Variant (a): returns seconds for `steps` steps after 5 warm-up steps."""
+    """Variant (a): returns (seconds for `steps` steps after 5 warm-up steps, False: no graph)."""
     loader = torch.utils.data.DataLoader(StudyDataset(images, labels), batch_size=batch_size, shuffle=True)
     optimizer = torch.optim.SGD(net.parameters(), lr=0.01)
     criterion = nn.CrossEntropyLoss()
@@ -103,13 +104,14 @@ def time_study_way(net, images, labels, batch_size, steps, device):
         optimizer.step()
         loss.item()
     synchronize(device)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, False
 
 
 def time_tuned(net, images, labels, batch_size, steps, device):
     """Variant (b): data normalized once on the device; no host sync in the loop; on CUDA,
-    the step compiled with torch.compile(mode="reduce-overhead") (CUDA graphs) where this
-    PyTorch has it."""
+    the whole training step (forward, backward, SGD update) captured once as a CUDA graph
+    (torch.cuda.graph, PyTorch's whole-network capture) and replayed, as minidl's study
+    does; eager if the capture fails. Returns (seconds, whether the step was a graph)."""
     mean = torch.tensor(MEAN, device=device).view(1, 3, 1, 1)
     std = torch.tensor(STD, device=device).view(1, 3, 1, 1)
     data = (torch.from_numpy(images).to(device).float().div(255) - mean) / std
@@ -117,20 +119,45 @@ def time_tuned(net, images, labels, batch_size, steps, device):
     order = torch.randperm(len(targets), device=device)
     optimizer = torch.optim.SGD(net.parameters(), lr=0.01)
     criterion = nn.CrossEntropyLoss()
+    static_x = torch.empty((batch_size,) + tuple(data.shape[1:]), device=device)
+    static_y = torch.empty(batch_size, dtype=targets.dtype, device=device)
 
-    def train_step(x, y):
+    def train_step():
         optimizer.zero_grad(set_to_none=True)
-        loss = criterion(net(x), y)
+        loss = criterion(net(static_x), static_y)
         loss.backward()
         optimizer.step()
         return loss
 
-    if device.type == "cuda" and hasattr(torch, "compile"):
-        train_step = torch.compile(train_step, mode="reduce-overhead")
+    def gather(i):
+        index = order[(i * batch_size) % (len(order) - batch_size):][:batch_size]
+        torch.index_select(data, 0, index, out=static_x)
+        torch.index_select(targets, 0, index, out=static_y)
+
+    graph = None
+    if device.type == "cuda":
+        side = torch.cuda.Stream()  # warm-up before capture, on a side stream (PyTorch's docs)
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for i in range(3):
+                gather(i)
+                train_step()
+        torch.cuda.current_stream().wait_stream(side)
+        try:
+            graph = torch.cuda.CUDAGraph()
+            optimizer.zero_grad(set_to_none=True)
+            with torch.cuda.graph(graph):
+                train_step()
+        except RuntimeError as error:
+            print(f"(b): capturing the step as a CUDA graph failed, timing it eagerly: {error}", flush=True)
+            graph = None
 
     def step(i):
-        index = order[(i * batch_size) % (len(order) - batch_size):][:batch_size]
-        train_step(data[index], targets[index])
+        gather(i)
+        if graph is not None:
+            graph.replay()
+        else:
+            train_step()
 
     for i in range(5):
         step(i)
@@ -139,7 +166,7 @@ def time_tuned(net, images, labels, batch_size, steps, device):
     for i in range(steps):
         step(5 + i)
     synchronize(device)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, graph is not None
 
 
 def main():
@@ -171,9 +198,9 @@ def main():
                 if device.type == "cuda":
                     torch.cuda.empty_cache()
                     torch.cuda.reset_peak_memory_stats()
-                seconds = timer(net, images, labels, batch_size, steps, device)
+                seconds, graph = timer(net, images, labels, batch_size, steps, device)
                 result = {"network": "batch_norm" if batch_norm else "plain", "batch_size": batch_size,
-                          "variant": variant, "steps": steps, "seconds": seconds,
+                          "variant": variant, "cuda_graph": graph, "steps": steps, "seconds": seconds,
                           "images_per_second": steps * batch_size / seconds,
                           "epoch_seconds": 50000 / (steps * batch_size / seconds),
                           "peak_reserved_bytes": torch.cuda.max_memory_reserved() if device.type == "cuda" else 0}
