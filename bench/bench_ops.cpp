@@ -390,6 +390,21 @@ int run(const Options& options) {
 
   nlohmann::json results = nlohmann::json::array();
   std::vector<Row> rows;
+  // Each case's line goes to stderr and the JSON is rewritten as each case ends: a run cut
+  // off (gpu-check's deadline) keeps what it measured.
+  auto write_json = [&] {
+    if (options.json_path.empty()) return;
+    nlohmann::json document = {{"device", describe(options)},
+                               {"emulated", options.device == DeviceType::CUDA && cuda::is_emulated()},
+                               {"warmup", options.warmup},
+                               {"reps", options.reps},
+                               {"inner", options.inner},
+                               {"time_unit", "microseconds per call (median of reps samples of inner calls)"},
+                               {"results", results}};
+    const std::string partial = options.json_path + ".partial";
+    std::ofstream(partial) << document.dump(2) << "\n";
+    std::rename(partial.c_str(), options.json_path.c_str());
+  };
   for (std::size_t b = 0; b < options.batches.size(); ++b) {
     const std::int64_t N = options.batches[b];
     for (Op op : ops::all_ops()) {
@@ -405,24 +420,20 @@ int run(const Options& options) {
           cases = bench::op_cases(op, info.name, info.fuses_relu, Device{options.device, 0}, N, options.side_divisor);
         }
         for (Case& c : cases) {
-          rows.push_back(run_case(c, options));
-          results.push_back(to_json(rows.back(), c, options.device == DeviceType::CUDA));
+          const Row& row = rows.emplace_back(run_case(c, options));
+          results.push_back(to_json(row, c, options.device == DeviceType::CUDA));
+          write_json();
+          if (row.ok())
+            std::fprintf(stderr, "bench_ops: %s %s%s batch %lld %s: %s / %s us\n", ops::op_name(row.op),
+                         row.shape.c_str(), row.variant.c_str(), static_cast<long long>(row.batch),
+                         row.implementation.c_str(), microseconds(row.forward).c_str(),
+                         microseconds(row.backward).c_str());
         }
       }  // the cases' tensors are freed here
     }
   }
 
-  if (!options.json_path.empty()) {
-    nlohmann::json document = {{"device", describe(options)},
-                               {"emulated", options.device == DeviceType::CUDA && cuda::is_emulated()},
-                               {"warmup", options.warmup},
-                               {"reps", options.reps},
-                               {"inner", options.inner},
-                               {"time_unit", "microseconds per call (median of reps samples of inner calls)"},
-                               {"results", results}};
-    std::ofstream(options.json_path) << document.dump(2) << "\n";
-    std::printf("bench_ops: wrote %s\n", options.json_path.c_str());
-  }
+  if (!options.json_path.empty()) std::printf("bench_ops: wrote %s\n", options.json_path.c_str());
 
   // The fastest total per (op, shape, variant, batch), for the last column.
   std::map<std::string, double> best_ms;

@@ -216,6 +216,7 @@ int run(int argc, char** argv) {
              options.data_dir.empty() ? "synthetic" : "CIFAR-10");
   fmt::print("{:>10} {:>6} {:>6} {:>14} {:>12} {:>16} {:>12} {:>14}\n", "network", "batch", "graph", "epoch (50k)",
              "images/s", "test pass (10k)", "peak MiB", "kernels/step");
+  std::fflush(stdout);
   std::vector<CaseResult> results;
   for (const std::string& network : options.networks)
     for (std::int64_t batch : options.batches)

@@ -71,33 +71,24 @@ __global__ void column_sum_kernel(const float* grad_output, float* grad_bias, in
 
 }  // namespace
 
-namespace {
-
-// The sizes in 32 bits, after checking that every matrix's elements fit.
-struct Sizes {
-  int N, in, out;
-};
-
-Sizes sizes_of(std::int64_t N, std::int64_t in_features, std::int64_t out_features) {
-  const char* op = "linear (tiled)";
-  as_index(N * in_features, op, "N*in_features");
-  as_index(N * out_features, op, "N*out_features");
-  as_index(in_features * out_features, op, "in_features*out_features");
+LinearSizes linear_sizes(std::int64_t N, std::int64_t in_features, std::int64_t out_features,
+                         const char* implementation) {
+  as_index(N * in_features, implementation, "N*in_features");
+  as_index(N * out_features, implementation, "N*out_features");
+  as_index(in_features * out_features, implementation, "in_features*out_features");
   return {static_cast<int>(N), static_cast<int>(in_features), static_cast<int>(out_features)};
 }
 
-}  // namespace
-
 void linear_forward(const float* input, const float* weight, const float* bias, float* output, std::int64_t N,
                     std::int64_t in_features, std::int64_t out_features, cudaStream_t stream) {
-  const Sizes z = sizes_of(N, in_features, out_features);
+  const LinearSizes z = linear_sizes(N, in_features, out_features, "linear (tiled)");
   tiled_gemm(LinearForward{z.N, z.out, z.in, input, weight, bias, output}, stream);
 }
 
 void linear_backward(const float* grad_output, const float* input, const float* weight, float* grad_input,
                      float* grad_weight, float* grad_bias, std::int64_t N, std::int64_t in_features,
                      std::int64_t out_features, cudaStream_t stream) {
-  const Sizes z = sizes_of(N, in_features, out_features);
+  const LinearSizes z = linear_sizes(N, in_features, out_features, "linear (tiled)");
   if (grad_input != nullptr) tiled_gemm(LinearGradInput{z.N, z.in, z.out, grad_output, weight, grad_input}, stream);
   tiled_gemm(LinearGradWeight{z.out, z.in, z.N, grad_output, input, grad_weight}, stream);
   if (grad_bias != nullptr) linear_grad_bias(grad_output, grad_bias, N, out_features, stream);
@@ -105,7 +96,7 @@ void linear_backward(const float* grad_output, const float* input, const float* 
 
 void linear_grad_bias(const float* grad_output, float* grad_bias, std::int64_t N, std::int64_t out_features,
                       cudaStream_t stream) {
-  const Sizes z = sizes_of(N, 1, out_features);
+  const LinearSizes z = linear_sizes(N, 1, out_features, "linear (bias gradient)");
   if (z.out == 0) return;
   launch(column_sum_kernel, {blocks_for(z.out, kThreads), kThreads, 0, stream, elements(std::int64_t{z.N} * z.out)},
          grad_output, grad_bias, z.N, z.out);

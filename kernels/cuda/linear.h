@@ -23,6 +23,14 @@ void linear_backward(const float* grad_output, const float* input, const float* 
                      float* grad_weight, float* grad_bias, std::int64_t N, std::int64_t in_features,
                      std::int64_t out_features, cudaStream_t stream = current_stream());
 
+// The sizes in 32 bits, for both rungs' kernels, after checking that every matrix's elements
+// fit; throws Error naming implementation ("linear (tiled)") and the size that does not.
+struct LinearSizes {
+  int N, in, out;
+};
+LinearSizes linear_sizes(std::int64_t N, std::int64_t in_features, std::int64_t out_features,
+                         const char* implementation);
+
 // grad_bias[o] += sum_n grad_output[n, o], a thread per column (the bias gradient of both rungs).
 void linear_grad_bias(const float* grad_output, float* grad_bias, std::int64_t N, std::int64_t out_features,
                       cudaStream_t stream = current_stream());

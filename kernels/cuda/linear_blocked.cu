@@ -73,28 +73,16 @@ struct LinearGradWeight {
   __device__ void store(int o, int i, float sum) const { grad_weight[o * cols + i] += sum; }
 };
 
-struct Sizes {
-  int N, in, out;
-};
-
-Sizes sizes_of(std::int64_t N, std::int64_t in_features, std::int64_t out_features) {
-  const char* op = "linear (blocked)";
-  as_index(N * in_features, op, "N*in_features");
-  as_index(N * out_features, op, "N*out_features");
-  as_index(in_features * out_features, op, "in_features*out_features");
-  return {static_cast<int>(N), static_cast<int>(in_features), static_cast<int>(out_features)};
-}
-
 }  // namespace
 
 std::int64_t linear_blocked_forward_scratch(std::int64_t N, std::int64_t in_features, std::int64_t out_features) {
-  const Sizes z = sizes_of(N, in_features, out_features);
+  const LinearSizes z = linear_sizes(N, in_features, out_features, "linear (blocked)");
   return gemm_partials_size(plan_gemm(z.N, z.out, z.in, 1), z.N, z.out);
 }
 
 std::int64_t linear_blocked_backward_scratch(std::int64_t N, std::int64_t in_features, std::int64_t out_features,
                                              bool grad_input) {
-  const Sizes z = sizes_of(N, in_features, out_features);
+  const LinearSizes z = linear_sizes(N, in_features, out_features, "linear (blocked)");
   const std::int64_t input_partials = grad_input ? gemm_partials_size(plan_gemm(z.N, z.in, z.out, 1), z.N, z.in) : 0;
   return std::max(input_partials, gemm_partials_size(plan_gemm(z.out, z.in, z.N, 1), z.out, z.in));
 }
@@ -102,7 +90,7 @@ std::int64_t linear_blocked_backward_scratch(std::int64_t N, std::int64_t in_fea
 void linear_blocked_forward(const float* input, const float* weight, const float* bias, float* output, std::int64_t N,
                             std::int64_t in_features, std::int64_t out_features, ops::Activation activation,
                             float* scratch, cudaStream_t stream) {
-  const Sizes z = sizes_of(N, in_features, out_features);
+  const LinearSizes z = linear_sizes(N, in_features, out_features, "linear (blocked)");
   LinearForward problem{z.N, z.out, z.in, 1, input, weight, bias, output, activation};
   gemm_blocked(problem, plan_gemm(z.N, z.out, z.in, 1), scratch, stream);
 }
@@ -110,7 +98,7 @@ void linear_blocked_forward(const float* input, const float* weight, const float
 void linear_blocked_backward(const float* grad_output, const float* input, const float* weight, float* grad_input,
                              float* grad_weight, float* grad_bias, std::int64_t N, std::int64_t in_features,
                              std::int64_t out_features, float* scratch, cudaStream_t stream) {
-  const Sizes z = sizes_of(N, in_features, out_features);
+  const LinearSizes z = linear_sizes(N, in_features, out_features, "linear (blocked)");
   if (grad_input != nullptr) {
     LinearGradInput problem{z.N, z.in, z.out, 1, grad_output, weight, grad_input};
     gemm_blocked(problem, plan_gemm(z.N, z.in, z.out, 1), scratch, stream);
