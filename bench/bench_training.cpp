@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -81,6 +82,13 @@ Options parse_options(int argc, char** argv) {
   Options options;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      std::puts(
+          "bench_training [--device cpu|cuda] [--threads N] [--batch 10,100] [--images N]\n"
+          "               [--networks plain,batch_norm] [--graph on|off|both] [--data-dir DIR] [--json PATH]\n"
+          "Times the study's training epochs and test passes (see the top of bench/bench_training.cpp).");
+      std::exit(0);
+    }
     if (i + 1 >= argc)
       fail("{}: missing value (flags: --device --threads --batch --images --networks --graph --data-dir --json)", flag);
     const std::string value = argv[++i];
