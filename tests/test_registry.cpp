@@ -424,7 +424,8 @@ TEST_CASE("every implementation of relu computes the reference's output and grad
 }
 
 TEST_CASE("every implementation of cross_entropy computes the reference's loss gradient and count") {
-  for (auto [N, K] : {std::pair<std::int64_t, std::int64_t>{10, 10}, {37, 13}, {3, 40}}) {
+  for (auto [rows, classes] : {std::pair<std::int64_t, std::int64_t>{10, 10}, {37, 13}, {3, 40}}) {
+    const std::int64_t N = rows, K = classes;  // lambdas below capture these (clang 14 cannot capture bindings)
     INFO("N " << N << " K " << K);
     Generator generator(600 + N);
     Tensor logits = random64({N, K}, generator, -5.0, 5.0);
