@@ -2,7 +2,10 @@
 """minidl against PyTorch on the study's training epochs, in one run on one machine.
 
 Runs bench_training (minidl) and bench/pytorch_reference.py (PyTorch, the study's way (a)
-and tuned (b)) one after the other with the same device, threads and images, and prints
+and tuned (b); with --compiled also (c), torch.compile(mode="reduce-overhead"), in a run of
+its own, for the plain network (each case costs a compile), with its own time limit, so a
+slow or failing compile loses nothing else) one after
+the other with the same device, threads and images, and prints
 a markdown table of seconds per 50,000-image epoch with the ratios PyTorch / minidl
 (above 1: minidl is faster), and the peak device memory on CUDA. On CUDA minidl runs
 each case with its training step launched kernel by kernel and as one CUDA graph (the
@@ -46,6 +49,24 @@ def spread(values):
     return 100.0 * (max(values) - min(values)) / median(values)
 
 
+def compiled_results(command, output, timeout):
+    """PyTorch's (c) results, or none (with the reason printed) when its run fails or
+    takes longer than timeout seconds: compiling can be slow, and it must not cost the
+    table the other columns."""
+    print("$", " ".join(command), flush=True)
+    if os.path.exists(output):
+        os.remove(output)  # the (a)/(b) run's, already read: never taken for (c)'s
+    try:
+        subprocess.run(command, check=True, timeout=timeout)
+        with open(output) as f:
+            return json.load(f)["results"]
+    except subprocess.TimeoutExpired:
+        print(f"PyTorch (c) took more than {timeout:.0f} s (--compiled-timeout): left out of the table", flush=True)
+    except (subprocess.CalledProcessError, OSError, ValueError, KeyError) as error:
+        print(f"PyTorch (c) failed, left out of the table: {error}", flush=True)
+    return []
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build-dir", required=True, help="a minidl build with bench/bench_training")
@@ -60,6 +81,10 @@ def main():
     parser.add_argument("--python", default=sys.executable, help="the Python with PyTorch")
     parser.add_argument("--minidl-library-path", default="",
                         help="prepended to LD_LIBRARY_PATH for minidl's bench_training only: PyTorch keeps its own")
+    parser.add_argument("--compiled", action="store_true",
+                        help="also time PyTorch (c), torch.compile(mode='reduce-overhead'), plain network; CUDA and PyTorch 2 only")
+    parser.add_argument("--compiled-timeout", type=float, default=300,
+                        help="seconds the (c) run may take, compiles included; past it (c) is reported missing")
     parser.add_argument("--markdown", default=None, help="also write the table here")
     parser.add_argument("--json", default=None, help="write both sides' numbers here")
     args = parser.parse_args()
@@ -90,6 +115,9 @@ def main():
                 subprocess.run(command, check=True, env=env)
                 with open(output) as f:
                     runs.append(json.load(f))
+            if args.compiled:
+                theirs_runs[-1]["results"] += compiled_results(torch + ["--variants", "c", "--networks", "plain"], torch_json,
+                                                               args.compiled_timeout)
     ours, theirs = ours_runs[0], theirs_runs[0]
 
     def theirs_for(run, network, batch, variant):
@@ -109,14 +137,17 @@ def main():
              f"{repeated}.",
              "",
              "| network | batch | minidl graph | minidl s/epoch | PyTorch (a) s/epoch | (a) / minidl |"
-             " PyTorch (b) s/epoch | (b) / minidl | minidl peak MiB | (b) peak MiB | minidl kernels/step |"
+             " PyTorch (b) s/epoch | (b) / minidl |" + (" PyTorch (c) s/epoch | (c) / minidl |" if args.compiled else "")
+             + " minidl peak MiB | (b) peak MiB | minidl kernels/step |"
              + (" spread minidl / (a) / (b) |" if args.repeats > 1 else ""),
-             "|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if args.repeats > 1 else "")]
+             "|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if args.compiled else "")
+             + ("---|" if args.repeats > 1 else "")]
     rows = []
     for index, result in enumerate(ours["results"]):
         network, batch = result["network"], result["batch_size"]
         mine_runs = [run["results"][index]["epoch_seconds"] for run in ours_runs]
         a_runs, b_runs = their_seconds(network, batch, "a"), their_seconds(network, batch, "b")
+        c_runs = their_seconds(network, batch, "c")
         b = theirs_for(theirs, network, batch, "b")
         mine = median(mine_runs)
         graph = "on" if result.get("graph") else "off"
@@ -124,8 +155,9 @@ def main():
                "minidl_test_pass_seconds": median([run["results"][index]["test_pass_seconds"] for run in ours_runs]),
                "minidl_peak_reserved_bytes": result["peak_reserved_bytes"],
                "a_epoch_seconds": a_runs and median(a_runs), "b_epoch_seconds": b_runs and median(b_runs),
+               "c_epoch_seconds": c_runs and median(c_runs),
                "b_peak_reserved_bytes": b and b.get("peak_reserved_bytes", 0),
-               "minidl_runs": mine_runs, "a_runs": a_runs, "b_runs": b_runs}
+               "minidl_runs": mine_runs, "a_runs": a_runs, "b_runs": b_runs, "c_runs": c_runs}
         rows.append(row)
         fmt = lambda x: f"{x:.2f}" if x is not None else "-"
         ratio = lambda x: f"{x / mine:.2f}x" if x is not None else "-"
@@ -133,7 +165,8 @@ def main():
         kernels = result.get("kernels_per_step", 0)
         lines.append(f"| {network} | {batch} | {graph} | {fmt(mine)} | {fmt(row['a_epoch_seconds'])}"
                      f" | {ratio(row['a_epoch_seconds'])} | {fmt(row['b_epoch_seconds'])} | {ratio(row['b_epoch_seconds'])}"
-                     f" | {result['peak_reserved_bytes'] / 2**20:.1f} | {(row['b_peak_reserved_bytes'] or 0) / 2**20:.1f}"
+                     + (f" | {fmt(row['c_epoch_seconds'])} | {ratio(row['c_epoch_seconds'])}" if args.compiled else "")
+                     + f" | {result['peak_reserved_bytes'] / 2**20:.1f} | {(row['b_peak_reserved_bytes'] or 0) / 2**20:.1f}"
                      f" | {kernels if kernels else '-'} |" + (f" {spreads} |" if args.repeats > 1 else ""))
     table = "\n".join(lines)
     print()

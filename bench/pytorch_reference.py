@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """PyTorch reference for minidl's speed benchmarks: training-step throughput of the
-study's two networks, measured two ways on one device.
+study's two networks, measured up to three ways on one device.
 
   (a) as the study wrote it: a Dataset that turns each uint8 image into a PIL image,
       then ToTensor + Normalize per sample; a DataLoader with shuffle; .to(device) per
@@ -8,6 +8,9 @@ study's two networks, measured two ways on one device.
   (b) tuned: the whole data set normalized once on the device, batches gathered there
       by a shuffled index, no host sync inside the measured steps; on CUDA the training
       step captured once as a CUDA graph and replayed (as minidl's study replays its own).
+  (c) compiled: as (b), with the network wrapped in torch.compile(mode="reduce-overhead")
+      (Inductor's kernels, replayed as CUDA graphs); CUDA and PyTorch 2 only. The compile
+      happens in the warm-up steps and is not timed.
 
 Float32 everywhere, TF32 off. Without --data-dir, synthetic uint8 images of CIFAR-10's
 shape (timing does not depend on pixel values). Prints a table and writes JSON.
@@ -107,16 +110,21 @@ def time_study_way(net, images, labels, batch_size, steps, device):
     return time.perf_counter() - start, False
 
 
+def on_device(images, labels, device):
+    """The data set normalized once on the device, its labels, and a shuffled order."""
+    mean = torch.tensor(MEAN, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(STD, device=device).view(1, 3, 1, 1)
+    data = (torch.from_numpy(images).to(device).float().div(255) - mean) / std
+    targets = torch.from_numpy(labels).to(device)
+    return data, targets, torch.randperm(len(targets), device=device)
+
+
 def time_tuned(net, images, labels, batch_size, steps, device):
     """Variant (b): data normalized once on the device; no host sync in the loop; on CUDA,
     the whole training step (forward, backward, SGD update) captured once as a CUDA graph
     (torch.cuda.graph, PyTorch's whole-network capture) and replayed, as minidl's study
     does; eager if the capture fails. Returns (seconds, whether the step was a graph)."""
-    mean = torch.tensor(MEAN, device=device).view(1, 3, 1, 1)
-    std = torch.tensor(STD, device=device).view(1, 3, 1, 1)
-    data = (torch.from_numpy(images).to(device).float().div(255) - mean) / std
-    targets = torch.from_numpy(labels).to(device)
-    order = torch.randperm(len(targets), device=device)
+    data, targets, order = on_device(images, labels, device)
     optimizer = torch.optim.SGD(net.parameters(), lr=0.01)
     criterion = nn.CrossEntropyLoss()
     static_x = torch.empty((batch_size,) + tuple(data.shape[1:]), device=device)
@@ -169,6 +177,37 @@ def time_tuned(net, images, labels, batch_size, steps, device):
     return time.perf_counter() - start, graph is not None
 
 
+def time_compiled(net, images, labels, batch_size, steps, device):
+    """Variant (c): as (b)'s data, the network compiled with torch.compile(mode=
+    "reduce-overhead"): Inductor fuses the forward and backward and replays them as CUDA
+    graphs; the SGD update runs eagerly (foreach). Compiled during 5 untimed warm-up steps.
+    Returns (seconds, True)."""
+    data, targets, order = on_device(images, labels, device)
+    compiled = torch.compile(net, mode="reduce-overhead")
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.01)
+    criterion = nn.CrossEntropyLoss()
+
+    def step(i):
+        index = order[(i * batch_size) % (len(order) - batch_size):][:batch_size]
+        torch.compiler.cudagraph_mark_step_begin()
+        optimizer.zero_grad(set_to_none=True)
+        loss = criterion(compiled(data.index_select(0, index)), targets.index_select(0, index))
+        loss.backward()
+        optimizer.step()
+
+    for i in range(5):
+        step(i)
+    synchronize(device)
+    start = time.perf_counter()
+    for i in range(steps):
+        step(5 + i)
+    synchronize(device)
+    return time.perf_counter() - start, True
+
+
+VARIANTS = {"a": time_study_way, "b": time_tuned, "c": time_compiled}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu")
@@ -176,8 +215,14 @@ def main():
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[10, 100])
     parser.add_argument("--images", type=int, default=5000, help="training images timed per case")
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--networks", nargs="+", choices=["plain", "batch_norm"], default=["plain", "batch_norm"])
+    parser.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=["a", "b"],
+                        help="which of the ways above to time (default: a b)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
+    if "c" in args.variants and (args.device == "cpu" or not hasattr(torch, "compile")):
+        parser.error(f"variant c needs CUDA and PyTorch 2 (torch.compile); this is PyTorch {torch.__version__} "
+                     f"on {args.device}")
 
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -189,10 +234,11 @@ def main():
           f"{'CIFAR-10 from ' + args.data_dir if args.data_dir else 'synthetic uint8 images'}")
 
     results = []
-    for batch_norm in (False, True):
+    for batch_norm in [network == "batch_norm" for network in args.networks]:
         for batch_size in args.batch_sizes:
             steps = max(1, args.images // batch_size)
-            for variant, timer in (("a", time_study_way), ("b", time_tuned)):
+            for variant in args.variants:
+                timer = VARIANTS[variant]
                 torch.manual_seed(0)
                 net = Net(batch_norm).to(device)
                 if device.type == "cuda":
