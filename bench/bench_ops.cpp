@@ -46,6 +46,7 @@
 
 #include "minidl/core/cuda_runtime.h"
 #include "minidl/core/device.h"
+#include "minidl/core/command_line.h"
 #include "minidl/core/error.h"
 #include "minidl/core/parallel.h"
 #include "minidl/kernels/implementation.h"
@@ -158,19 +159,6 @@ void print_help() {
       "  --list                  print every registered implementation of every op (kernels/registry.h) and exit");
 }
 
-int parse_count(const std::string& flag, const std::string& text, int minimum) {
-  std::size_t used = 0;
-  int value = 0;
-  try {
-    value = std::stoi(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != text.size() || value < minimum)
-    fail("bench_ops: {} expects a whole number of at least {}, got '{}'", flag, minimum, text);
-  return value;
-}
-
 Options parse(int argc, char** argv) {
   Options options;
   bool batch_given = false, quick = false, counts_given = false;
@@ -191,20 +179,20 @@ Options parse(int argc, char** argv) {
       if (device != "cuda" && device != "cpu") fail("bench_ops: --device: expected cuda or cpu, got '{}'", device);
       options.device = device == "cpu" ? DeviceType::CPU : DeviceType::CUDA;
     } else if (arg == "--threads") {
-      options.threads = parse_count(arg, value(), 1);
+      options.threads = static_cast<int>(parse_integer(arg, value(), 1, 1024));
     } else if (arg == "--batch") {
       options.batches.clear();
-      for (const std::string& b : split(value())) options.batches.push_back(parse_count(arg, b, 1));
+      for (const std::string& b : split(value())) options.batches.push_back(parse_integer(arg, b, 1, 100'000));
       if (options.batches.empty()) fail("bench_ops: --batch needs at least one batch size");
       batch_given = true;
     } else if (arg == "--warmup") {
-      options.warmup = parse_count(arg, value(), 0);
+      options.warmup = static_cast<int>(parse_integer(arg, value(), 0, 1'000'000));
       counts_given = true;
     } else if (arg == "--reps") {
-      options.reps = parse_count(arg, value(), 1);
+      options.reps = static_cast<int>(parse_integer(arg, value(), 1, 1'000'000));
       counts_given = true;
     } else if (arg == "--inner") {
-      options.inner = parse_count(arg, value(), 1);
+      options.inner = static_cast<int>(parse_integer(arg, value(), 1, 1'000'000));
       counts_given = true;
     } else if (arg == "--json") {
       options.json_path = value();

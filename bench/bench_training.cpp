@@ -29,6 +29,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "minidl/core/command_line.h"
 #include "minidl/core/error.h"
 #include "minidl/core/parallel.h"
 #include "minidl/core/rng.h"
@@ -66,18 +67,6 @@ std::vector<std::string> split_list(const std::string& text) {
   }
 }
 
-std::int64_t parse_count(const std::string& flag, const std::string& text) {
-  std::size_t end = 0;
-  long long value = 0;
-  try {
-    value = std::stoll(text, &end);
-  } catch (const std::exception&) {
-    end = 0;
-  }
-  if (end != text.size() || value < 1) fail("{}: expected a whole number >= 1, got '{}'", flag, text);
-  return value;
-}
-
 Options parse_options(int argc, char** argv) {
   Options options;
   for (int i = 1; i < argc; ++i) {
@@ -95,12 +84,12 @@ Options parse_options(int argc, char** argv) {
     if (flag == "--device") {
       options.device = parse_device(value);
     } else if (flag == "--threads") {
-      options.threads = static_cast<int>(parse_count(flag, value));
+      options.threads = static_cast<int>(parse_integer(flag, value, 1, 1024));
     } else if (flag == "--batch") {
       options.batches.clear();
-      for (const std::string& item : split_list(value)) options.batches.push_back(parse_count(flag, item));
+      for (const std::string& item : split_list(value)) options.batches.push_back(parse_integer(flag, item, 1, 100'000));
     } else if (flag == "--images") {
-      options.images = parse_count(flag, value);
+      options.images = parse_integer(flag, value, 1, 1'000'000);
     } else if (flag == "--networks") {
       options.networks = split_list(value);
       for (const std::string& network : options.networks)

@@ -2,20 +2,15 @@
 
 #include <algorithm>
 #include <bit>
-#include <cerrno>
 #include <cstdint>
 #include <limits>
-#include <system_error>
 #include <tuple>
 #include <vector>
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include "minidl/core/atomic_file.h"
+#include "minidl/core/regular_file.h"
 
 // Tensor bytes are copied between memory and file unchanged.
 static_assert(std::endian::native == std::endian::little, "safetensors stores little-endian data");
@@ -44,41 +39,6 @@ std::size_t dtype_rank(DType dtype) {
   for (std::size_t i = 0; i < std::size(kDTypeCodes); ++i)
     if (kDTypeCodes[i].dtype == dtype) return i;
   fail("safetensors: dtype {} has no code", dtype_name(dtype));
-}
-
-// errno as words: call it right after the call that failed, before anything else can change errno.
-std::string errno_message() { return std::generic_category().message(errno); }
-
-// An open file descriptor, closed on destruction.
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-// ---- reading ----
-
-// Reads exactly `bytes` bytes at `offset`; pread loops because a read may return fewer.
-void read_exact(int fd, void* destination, std::size_t bytes, std::uint64_t offset, const std::string& path) {
-  auto* out = static_cast<char*>(destination);
-  while (bytes > 0) {
-    ssize_t got = ::pread(fd, out, bytes, static_cast<off_t>(offset));
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) fail("safetensors: {}: cannot read: {}", path, errno_message());
-    if (got == 0) fail("safetensors: {}: the file ended early at byte {}", path, offset);
-    out += got;
-    offset += static_cast<std::uint64_t>(got);
-    bytes -= static_cast<std::size_t>(got);
-  }
 }
 
 // One tensor as the header describes it, checked on its own.
@@ -182,22 +142,18 @@ void check_layout(std::vector<HeaderEntry>& entries, std::uint64_t data_bytes, c
 }  // namespace
 
 SafetensorsFile load_safetensors(const std::string& path) {
-  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) fail("safetensors: {}: cannot open: {}", path, errno_message());
-  struct stat status {};
-  if (::fstat(fd.get(), &status) != 0) fail("safetensors: {}: cannot stat: {}", path, errno_message());
-  if (!S_ISREG(status.st_mode)) fail("safetensors: {}: not a regular file", path);
-  auto file_bytes = static_cast<std::uint64_t>(status.st_size);
+  const RegularFile input(path, "safetensors");
+  const std::uint64_t file_bytes = input.size();
   if (file_bytes < kLengthBytes) fail("safetensors: {}: the file is {} bytes long, too short for the 8-byte header length", path, file_bytes);
 
   std::uint64_t header_bytes = 0;
-  read_exact(fd.get(), &header_bytes, kLengthBytes, 0, path);
+  input.read_at(&header_bytes, kLengthBytes, 0);
   if (header_bytes > kMaxHeaderBytes)
     fail("safetensors: {}: header length {} exceeds the limit of {} bytes", path, header_bytes, kMaxHeaderBytes);
   if (header_bytes > file_bytes - kLengthBytes)
     fail("safetensors: {}: header length {} exceeds the file size {}", path, header_bytes, file_bytes);
   std::string header_text(header_bytes, '\0');
-  read_exact(fd.get(), header_text.data(), header_bytes, kLengthBytes, path);
+  input.read_at(header_text.data(), header_bytes, kLengthBytes);
 
   nlohmann::json header;
   try {
@@ -222,7 +178,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
 
   for (const HeaderEntry& entry : entries) {
     Tensor tensor = Tensor::empty(entry.shape, entry.dtype);
-    read_exact(fd.get(), tensor.raw_data(), tensor.nbytes(), data_start + entry.begin, path);
+    input.read_at(tensor.raw_data(), tensor.nbytes(), data_start + entry.begin);
     file.tensors.emplace(entry.name, std::move(tensor));
   }
   return file;

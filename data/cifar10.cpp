@@ -1,16 +1,15 @@
 #include "minidl/data/cifar10.h"
 
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <system_error>
 
-#include <sys/stat.h>
 
 #include "minidl/core/error.h"
+#include "minidl/core/regular_file.h"
 
 namespace minidl::data {
 
@@ -19,29 +18,22 @@ namespace {
 namespace fs = std::filesystem;
 
 // Reads the whole file at path, which must be exactly buffer.size() bytes long, into
-// buffer with one fread.
+// buffer.
 void read_exact_file(const std::string& path, std::vector<std::uint8_t>& buffer, std::int64_t records_per_file) {
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), std::fclose);
-  if (!file) {
-    if (errno == ENOENT)
-      fail("data/cifar10: missing file {}: put the CIFAR-10 binary files (cifar-10-batches-bin) there, set {}, or "
-           "pass --download",
-           path, kCifar10DirVariable);
-    fail("data/cifar10: cannot read {}: {}", path, std::strerror(errno));
+  std::optional<RegularFile> file;
+  try {
+    file.emplace(path, "data/cifar10");
+  } catch (const MissingFile&) {
+    fail("data/cifar10: missing file {}: put the CIFAR-10 binary files (cifar-10-batches-bin) there, set {}, or "
+         "pass --download",
+         path, kCifar10DirVariable);
   }
-  struct stat file_status;
-  if (::fstat(::fileno(file.get()), &file_status) != 0)
-    fail("data/cifar10: cannot read {}: {}", path, std::strerror(errno));
-  if (!S_ISREG(file_status.st_mode)) fail("data/cifar10: cannot read {}: not a regular file", path);
-
-  auto expected_bytes = static_cast<std::int64_t>(buffer.size());
-  auto actual_bytes = static_cast<std::int64_t>(file_status.st_size);
-  if (actual_bytes != expected_bytes)
+  const auto expected_bytes = static_cast<std::uint64_t>(buffer.size());
+  if (file->size() != expected_bytes)
     fail("data/cifar10: {} is too {}: {} bytes, expected {} ({} records of {} bytes)", path,
-         actual_bytes < expected_bytes ? "short" : "long", actual_bytes, expected_bytes, records_per_file,
+         file->size() < expected_bytes ? "short" : "long", file->size(), expected_bytes, records_per_file,
          kCifar10RecordBytes);
-  if (std::fread(buffer.data(), 1, buffer.size(), file.get()) != buffer.size())
-    fail("data/cifar10: cannot read {}: {}", path, std::ferror(file.get()) ? std::strerror(errno) : "file shrank");
+  file->read_at(buffer.data(), buffer.size(), 0);
 }
 
 // True when dir holds every file of both splits, each of the size records_per_file gives.
@@ -93,7 +85,9 @@ std::vector<std::string> cifar10_file_names(Split split) {
 }
 
 Cifar10 load_cifar10(const std::string& dir, Split split, std::int64_t records_per_file) {
-  if (records_per_file < 1) fail("data/cifar10: records_per_file must be at least 1, got {}", records_per_file);
+  if (records_per_file < 1 || records_per_file > kCifar10RecordsPerFile)
+    fail("data/cifar10: records_per_file {} is out of range (1 to {}, CIFAR-10's)", records_per_file,
+         kCifar10RecordsPerFile);
   if (std::error_code error; fs::exists(dir, error) && !fs::is_directory(dir, error))
     fail("data/cifar10: {} is not a directory", dir);
   std::vector<std::string> file_names = cifar10_file_names(split);

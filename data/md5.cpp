@@ -2,15 +2,14 @@
 
 #include <algorithm>
 #include <bit>
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <memory>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "minidl/core/error.h"
+#include "minidl/core/regular_file.h"
 
 namespace minidl::data {
 
@@ -111,12 +110,14 @@ std::string md5_hex(std::string_view message) {
 }
 
 std::string md5_hex_of_file(const std::string& path) {
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), std::fclose);
-  if (!file) fail("md5: cannot open {}: {}", path, std::strerror(errno));
+  const RegularFile file(path, "md5");
   Md5 md5;
   std::vector<std::uint8_t> chunk(1 << 20);
-  while (std::size_t count = std::fread(chunk.data(), 1, chunk.size(), file.get())) md5.update(chunk.data(), count);
-  if (std::ferror(file.get())) fail("md5: cannot read {}: {}", path, std::strerror(errno));
+  std::uint64_t offset = 0;
+  while (std::size_t count = file.read_some_at(chunk.data(), chunk.size(), offset)) {
+    md5.update(chunk.data(), count);
+    offset += count;
+  }
   return md5.hex_digest();
 }
 

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "minidl/core/command_line.h"
 #include "minidl/core/error.h"
 #include "minidl/core/safetensors.h"
 #include "minidl/data/cifar10.h"
@@ -27,24 +28,13 @@ constexpr const char* kUsage =
     "usage: predict --model FILE [--data-dir DIR] [--first N] [--count N] [--no-normalize]\n"
     "  --model FILE     a safetensors file the study saved (study-results/models/<run>.safetensors)\n"
     "  --data-dir DIR   the CIFAR-10 binary files (else $MINIDL_CIFAR10_DIR)\n"
-    "  --first N        the first test image to classify (default 0)\n"
-    "  --count N        how many (default 8)\n"
+    "  --first N        the first test image to classify (default 0; at most 9999)\n"
+    "  --count N        how many (default 8; 1 to 10000)\n"
     "  --no-normalize   only /255, as the no_preprocessing run trained\n"
-    "  --records-per-file N  records in each data file (default 10000; for small test sets)\n";
+    "  --records-per-file N  records in each data file (default 10000, the most; for small test sets)\n";
 
 constexpr const char* kClassNames[data::kCifar10Classes] = {"airplane", "automobile", "bird",  "cat",  "deer",
                                                            "dog",      "frog",       "horse", "ship", "truck"};
-
-std::int64_t parse_count(const std::string& flag, const std::string& text) {
-  std::size_t used = 0;
-  long long value = -1;
-  try {
-    value = std::stoll(text, &used);
-  } catch (const std::exception&) {
-  }
-  if (used != text.size() || value < 0) fail("{}: '{}' is not a whole number >= 0", flag, text);
-  return value;
-}
 
 int run(int argc, char** argv) {
   std::string model_path;
@@ -65,11 +55,11 @@ int run(int argc, char** argv) {
     } else if (arg == "--data-dir") {
       data_dir = value();
     } else if (arg == "--first") {
-      first = parse_count(arg, value());
+      first = parse_integer(arg, value(), 0, data::kCifar10RecordsPerFile - 1);
     } else if (arg == "--count") {
-      count = parse_count(arg, value());
+      count = parse_integer(arg, value(), 1, data::kCifar10RecordsPerFile);
     } else if (arg == "--records-per-file") {
-      records_per_file = parse_count(arg, value());
+      records_per_file = parse_integer(arg, value(), 1, data::kCifar10RecordsPerFile);
     } else if (arg == "--no-normalize") {
       normalize = false;
     } else {
@@ -93,7 +83,7 @@ int run(int argc, char** argv) {
   data::Cifar10 test = data::load_cifar10(
       data::find_cifar10({.data_dir = data_dir, .records_per_file = records_per_file}), data::Split::test,
       records_per_file);
-  if (first + count > test.size())
+  if (count > test.size() || first > test.size() - count)  // first + count > size, which cannot overflow
     fail("--first {} --count {} goes past the {} test images", first, count, test.size());
 
   // The images, as the study's loader makes them: /255, then Normalize.

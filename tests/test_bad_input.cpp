@@ -3,6 +3,7 @@
 // results as they were. The readers' own specifications go further, one message per
 // way a file can be broken (test_data.cpp, test_safetensors.cpp); so do the flags
 // (test_study.cpp) and load_state_dict (test_layers.cpp).
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <sys/stat.h>
@@ -22,6 +24,7 @@
 #include "minidl/layers/cross_entropy_loss.h"
 #include "minidl/layers/networks.h"
 #include "minidl/optim/sgd.h"
+#include "special_files.h"
 #include "test_support.h"
 #if defined(MINIDL_CUDA_EMULATOR)
 #include "minidl/core/cuda_api.h"
@@ -125,10 +128,44 @@ TEST_CASE("study names a data directory that is a file or that it cannot read") 
     ::chmod(setup.data.c_str(), 0);
     data::ProcessResult result = setup.study({});
     ::chmod(setup.data.c_str(), 0755);
-    require_failure(result, "study: data/cifar10: cannot read " + (setup.data / "data_batch_1.bin").string() +
-                                ": Permission denied");
+    require_failure(result, "study: data/cifar10: " + (setup.data / "data_batch_1.bin").string() +
+                                ": cannot open: Permission denied");
   }
   REQUIRE_FALSE(fs::exists(setup.out));
+}
+
+TEST_CASE("a FIFO, socket, directory or device given as a data file, a model or a checkpoint is refused at once") {
+  StudySetup setup;
+  // A program still blocked after 20 s is killed: exit status 137, and the test fails.
+  const data::ScheduledSignal hang_guard{.signal = SIGKILL, .seconds = 20.0};
+  const fs::path data_file = setup.data / "data_batch_3.bin";
+  const fs::path model = setup.dir.path() / "model.safetensors";
+  const fs::path checkpoint = setup.out / "checkpoints" / "control.safetensors";
+  const std::vector<std::string> study_flags = {
+      MINIDL_STUDY_BINARY, "--data-dir", setup.data.string(), "--records-per-file", std::to_string(kRecords),
+      "--output-dir", setup.out.string(), "--runs", "control", "--epochs", "1", "--device", "cpu"};
+  for (const std::string& kind : kSpecialFileKinds) {
+    INFO(kind);
+    make_special_file(kind, data_file.string());
+    require_failure(data::run_process(study_flags, hang_guard),
+                    "study: data/cifar10: " + data_file.string() + ": " + kind + ", not a regular file");
+    fs::remove_all(data_file);
+    write_bytes(data_file, synthetic_records(0, kRecords));
+
+    make_special_file(kind, model.string());
+    require_failure(data::run_process({MINIDL_PREDICT_BINARY, "--model", model.string(), "--data-dir",
+                                       setup.data.string(), "--records-per-file", std::to_string(kRecords)},
+                                      hang_guard),
+                    "predict: safetensors: " + model.string() + ": " + kind + ", not a regular file");
+
+    fs::create_directories(checkpoint.parent_path());
+    make_special_file(kind, checkpoint.string());
+    std::vector<std::string> resume = study_flags;
+    resume.push_back("--resume");
+    require_failure(data::run_process(resume, hang_guard),
+                    "safetensors: " + checkpoint.string() + ": " + kind + ", not a regular file");
+    fs::remove_all(setup.out);
+  }
 }
 
 TEST_CASE("study refuses a bad flag with a message and writes nothing") {
@@ -228,10 +265,40 @@ TEST_CASE("predict refuses a bad flag and images past the data") {
   const std::string model = write_model(setup.dir.path() / "model.safetensors", false);
   require_failure(data::run_process({MINIDL_PREDICT_BINARY}), "predict: --model is required");
   require_failure(data::run_process({MINIDL_PREDICT_BINARY, "--model", model, "--count", "three"}),
-                  "predict: --count: 'three' is not a whole number >= 0");
+                  "predict: --count: 'three' is not a whole number");
   require_failure(data::run_process({MINIDL_PREDICT_BINARY, "--model", model, "--data-dir", setup.data.string(),
                                      "--records-per-file", std::to_string(kRecords), "--first", "18"}),
                   "predict: --first 18 --count 8 goes past the 20 test images");
+}
+
+TEST_CASE("every number a user gives has a stated range, and one outside it, even past 64 bits, is out of range") {
+  StudySetup setup;
+  const std::string model = write_model(setup.dir.path() / "model.safetensors", false);
+  auto predict = [&](const std::string& flag, const std::string& value) {
+    return data::run_process({MINIDL_PREDICT_BINARY, "--model", model, "--data-dir", setup.data.string(),
+                              "--records-per-file", std::to_string(kRecords), flag, value});
+  };
+  // first + count > n overflowed here once, and the check passed: a crash.
+  require_failure(predict("--first", "9223372036854775807"),
+                  "predict: --first: 9223372036854775807 is out of range (0 to 9999)");
+  require_failure(predict("--count", "9223372036854775807"),
+                  "predict: --count: 9223372036854775807 is out of range (1 to 10000)");
+  require_failure(predict("--count", "99999999999999999999999"),
+                  "predict: --count: 99999999999999999999999 is out of range (1 to 10000)");
+  require_failure(predict("--count", "-1"), "predict: --count: -1 is out of range (1 to 10000)");
+  require_failure(predict("--records-per-file", "4611686018427387904"),
+                  "predict: --records-per-file: 4611686018427387904 is out of range (1 to 10000)");
+  // In range on their own, past the data together.
+  require_failure(predict("--first", "9999"), "predict: --first 9999 --count 8 goes past the 20 test images");
+
+  for (const auto& [flag, value, message] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"--epochs", "9223372036854775807", "study: --epochs: 9223372036854775807 is out of range (1 to 100000)"},
+           {"--batch-size", "18446744073709551617", "study: --batch-size: 18446744073709551617 is out of range"},
+           {"--records-per-file", "10001", "study: --records-per-file: 10001 is out of range (1 to 10000)"},
+           {"--seed", "-1", "study: --seed: -1 is out of range (0 to 4294967296)"}}) {
+    require_failure(setup.study({flag, value}), message);
+    REQUIRE_FALSE(fs::exists(setup.out));
+  }
 }
 
 TEST_CASE("a training step that runs out of cuda memory says how much it asked for and changes no weight") {

@@ -13,6 +13,7 @@
 #include "minidl/data/transforms.h"
 #include "data_test_files.h"
 #include "gradcheck.h"
+#include "special_files.h"
 #include "test_support.h"
 
 using namespace minidl;
@@ -97,7 +98,7 @@ TEST_CASE("load_cifar10 names a file it cannot read") {
   std::filesystem::remove(path);
   std::filesystem::create_directory(path);
   REQUIRE_THROWS_MINIDL(load_cifar10(files.dir.str(), Split::test, kRecordsPerFile),
-                        "data/cifar10: cannot read " + path.string() + ": not a regular file");
+                        "data/cifar10: " + path.string() + ": a directory, not a regular file");
 
   // Permissions do not stop root, who runs the tests in some containers.
   if (::geteuid() != 0) {
@@ -105,7 +106,20 @@ TEST_CASE("load_cifar10 names a file it cannot read") {
     testing::write_bytes(path, testing::synthetic_records(0, kRecordsPerFile));
     ::chmod(path.c_str(), 0);
     REQUIRE_THROWS_MINIDL(load_cifar10(files.dir.str(), Split::test, kRecordsPerFile),
-                          "data/cifar10: cannot read " + path.string() + ": Permission denied");
+                          "data/cifar10: " + path.string() + ": cannot open: Permission denied");
+  }
+}
+
+TEST_CASE("load_cifar10 refuses a data file that is a FIFO, a socket or a device at once") {
+  SyntheticCifar10 files;
+  const std::filesystem::path path = files.dir.path() / "test_batch.bin";
+  for (const std::string& kind : testing::kSpecialFileKinds) {
+    INFO(kind);
+    testing::make_special_file(kind, path.string());
+    testing::FifoUnblocker unblocker(path.string());
+    REQUIRE_THROWS_MINIDL(load_cifar10(files.dir.str(), Split::test, kRecordsPerFile),
+                          "data/cifar10: " + path.string() + ": " + kind + ", not a regular file");
+    REQUIRE_FALSE(unblocker.blocked());
   }
 }
 

@@ -14,6 +14,7 @@
 
 #include "minidl/core/safetensors.h"
 #include "gradcheck.h"
+#include "special_files.h"
 #include "test_support.h"
 
 using namespace minidl;
@@ -224,7 +225,7 @@ TEST_CASE("loading names the file that is missing or too short for a header leng
   REQUIRE_THROWS_MINIDL(load_safetensors(dir.file("absent.safetensors")),
                         dir.file("absent.safetensors") + ": cannot open: No such file or directory");
   fs::create_directory(dir.file("folder"));
-  REQUIRE_THROWS_MINIDL(load_safetensors(dir.file("folder")), "folder: not a regular file");
+  REQUIRE_THROWS_MINIDL(load_safetensors(dir.file("folder")), "folder: a directory, not a regular file");
   std::string path = dir.file("short.safetensors");
   write_bytes(path, std::string("\x10\x00\x00", 3));
   REQUIRE_THROWS_MINIDL(load_safetensors(path), "the file is 3 bytes long, too short for the 8-byte header length");
@@ -331,4 +332,16 @@ TEST_CASE("loading reads a handmade file that keeps to the format") {
   REQUIRE(file.tensors.at("b").to_vector<std::int32_t>() == std::vector<std::int32_t>{7});
   REQUIRE(file.tensors.at("a").to_vector<std::uint8_t>() == std::vector<std::uint8_t>{5, 9});
   REQUIRE(file.tensors.at("z").shape() == Shape{0, 2});
+}
+
+TEST_CASE("loading refuses a FIFO, a socket, a directory or a device at once, naming its kind") {
+  TemporaryDirectory dir;
+  const std::string path = dir.file("special.safetensors");
+  for (const std::string& kind : testing::kSpecialFileKinds) {
+    INFO(kind);
+    testing::make_special_file(kind, path);
+    testing::FifoUnblocker unblocker(path);  // a plain open of the FIFO would wait for a writer forever
+    REQUIRE_THROWS_MINIDL(load_safetensors(path), "safetensors: " + path + ": " + kind + ", not a regular file");
+    REQUIRE_FALSE(unblocker.blocked());
+  }
 }

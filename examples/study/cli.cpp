@@ -1,10 +1,8 @@
 #include "cli.h"
 
-#include <charconv>
-#include <cmath>
-#include <cstdlib>
 #include <string_view>
 
+#include "minidl/core/command_line.h"
 #include "minidl/core/error.h"
 
 namespace minidl::study {
@@ -49,24 +47,6 @@ and the study exits with status 0; a second signal ends it at once.
 )";
 
 namespace {
-
-std::int64_t parse_integer(std::string_view flag, std::string_view text, std::int64_t low, std::int64_t high) {
-  std::int64_t value = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size())
-    fail("{}: '{}' is not a whole number", flag, text);
-  if (value < low || value > high) fail("{}: {} is out of range ({} to {})", flag, value, low, high);
-  return value;
-}
-
-double parse_positive(std::string_view flag, std::string_view text) {
-  std::string copy(text);
-  char* end = nullptr;
-  double value = std::strtod(copy.c_str(), &end);
-  if (copy.empty() || end != copy.c_str() + copy.size()) fail("{}: '{}' is not a number", flag, text);
-  if (!(std::isfinite(value) && value > 0.0)) fail("{}: must be finite and positive, got {}", flag, text);
-  return value;
-}
 
 std::vector<std::string> parse_runs(std::string_view text) {
   std::vector<std::string> wanted;
