@@ -36,7 +36,8 @@ struct Pipe {
 // (the child closing it) before waiting for the child; reading first keeps a chatty
 // child from blocking on a full pipe. With a scheduled signal, the reads wait at
 // most until it is due (poll with a timeout).
-ProcessResult run_process(const std::vector<std::string>& argv, const ScheduledSignal& scheduled_signal) {
+ProcessResult run_process(const std::vector<std::string>& argv, const ScheduledSignal& scheduled_signal,
+                          const std::string& working_directory) {
   if (argv.empty()) fail("run_process: no program given");
   const std::string& program = argv[0];
   Pipe pipe;
@@ -49,6 +50,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ScheduledS
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, pipe.write_end, STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, pipe.write_end, STDERR_FILENO);
+  if (!working_directory.empty()) posix_spawn_file_actions_addchdir_np(&actions, working_directory.c_str());
   std::vector<char*> arguments;
   for (const std::string& argument : argv) arguments.push_back(const_cast<char*>(argument.c_str()));
   arguments.push_back(nullptr);

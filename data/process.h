@@ -23,9 +23,12 @@ struct ProcessResult {
   std::string output;   ///< what it wrote to stdout and stderr, interleaved
 };
 
-/// Runs argv[0], looked up in PATH, with arguments argv[1..], and waits for it to end.
-/// Throws Error when the program cannot be started ("cannot run curl: No such file
-/// or directory"); a program that runs and fails is reported in the result.
-ProcessResult run_process(const std::vector<std::string>& argv, const ScheduledSignal& scheduled_signal = {});
+/// Runs argv[0], looked up in PATH, with arguments argv[1..], and waits for it to end;
+/// in working_directory when it is not empty (so a script it runs can name its files
+/// relative to it, and no path needs quoting inside the script). Throws Error when the
+/// program cannot be started ("cannot run curl: No such file or directory"); a program
+/// that runs and fails is reported in the result.
+ProcessResult run_process(const std::vector<std::string>& argv, const ScheduledSignal& scheduled_signal = {},
+                          const std::string& working_directory = "");
 
 }  // namespace minidl::data

@@ -168,6 +168,74 @@ TEST_CASE("a FIFO, socket, directory or device given as a data file, a model or 
   }
 }
 
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream file(path, std::ios::binary);
+  file << text;
+  REQUIRE(file.good());
+}
+
+// Is there a program of this name in PATH?
+bool in_path(const std::string& program) {
+  return data::run_process({"sh", "-c", "command -v " + program}).exit_status == 0;
+}
+
+// The files below dir whose names start with prefix.
+std::vector<std::string> files_named(const fs::path& dir, const std::string& prefix) {
+  std::vector<std::string> found;
+  for (const auto& entry : fs::recursive_directory_iterator(dir))
+    if (entry.path().filename().string().starts_with(prefix)) found.push_back(entry.path().string());
+  return found;
+}
+
+TEST_CASE("an output directory named with quotes, semicolons, $(...), backslashes and newlines gets plots and runs "
+          "nothing") {
+  if (!in_path("gnuplot")) {
+    Catch::cout() << "skipped: no gnuplot (scripts/setup installs it)\n";
+    return;
+  }
+  StudySetup setup;
+  // Once pasted into gnuplot's script as cd '<dir>': the quote ended the string and
+  // gnuplot's system() ran the rest.
+  const fs::path out = setup.dir.path() / "out'; system(\"touch pwned\"); '$(touch pwned)`touch pwned`\\ \"a\nb";
+  const data::ProcessResult result = setup.study({"--output-dir", out.string()});
+  INFO(result.output);
+  REQUIRE(result.exit_status == 0);
+  REQUIRE_THAT(result.output, !Catch::Contains("no plots"));
+  for (const char* plot : {"training_accuracy.png", "training_loss.png", "test_accuracy.png"})
+    REQUIRE(fs::file_size(out / plot) > 1000);
+  REQUIRE(files_named(setup.dir.path(), "pwned").empty());
+  REQUIRE(files_named(fs::current_path(), "pwned").empty());
+  REQUIRE(files_named(setup.dir.path(), "training_accuracy.png.tmp").empty());
+}
+
+TEST_CASE("a failing gnuplot leaves no empty plot, no temporary file and no plot of an earlier study") {
+  StudySetup setup;
+  // A gnuplot that creates every file its script names as output, empty, and fails:
+  // what a gnuplot that dies mid-way leaves.
+  const fs::path bin = setup.dir.path() / "bin";
+  fs::create_directories(bin);
+  write_text(bin / "gnuplot",
+             "#!/bin/sh\nsed -n \"s/^set output '\\(.*\\)'$/\\1/p\" \"$1\" | while read -r f; do : > \"$f\"; done\n"
+             "echo 'gnuplot: cannot draw' >&2\nexit 1\n");
+  fs::permissions(bin / "gnuplot", fs::perms::owner_all);
+  const bool have_gnuplot = in_path("gnuplot");
+  if (have_gnuplot) REQUIRE(setup.study({}).exit_status == 0);  // an earlier study's plots
+
+  const std::string path = std::getenv("PATH");
+  ::setenv("PATH", (bin.string() + ":" + path).c_str(), 1);
+  const data::ProcessResult result = setup.study({});
+  ::setenv("PATH", path.c_str(), 1);
+  INFO(result.output);
+  REQUIRE(result.exit_status == 0);  // the results are complete without plots
+  REQUIRE_THAT(result.output, Catch::Contains("study: warning: no plots: gnuplot failed with status 1: gnuplot: "
+                                              "cannot draw"));
+  for (const char* plot : {"training_accuracy.png", "training_loss.png", "test_accuracy.png"})
+    REQUIRE_FALSE(fs::exists(setup.out / plot));
+  REQUIRE(files_named(setup.out, "training_").empty());
+  REQUIRE(files_named(setup.out, "test_accuracy").empty());
+  REQUIRE_THAT(read_text(setup.out / "report.md"), !Catch::Contains(".png"));
+}
+
 TEST_CASE("study refuses a bad flag with a message and writes nothing") {
   StudySetup setup;
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {

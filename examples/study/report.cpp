@@ -1,6 +1,9 @@
 #include "report.h"
 
 #include <filesystem>
+#include <system_error>
+
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -140,9 +143,47 @@ void write_report(const std::string& path, const StudyContext& context, const st
   write_file_atomically(path, md, "report");
 }
 
+namespace {
+
+// The plots, each rendered to a temporary name first ("<plot>.tmp-<pid>-plot").
+constexpr const char* kPlots[] = {"training_accuracy.png", "training_loss.png", "test_accuracy.png"};
+
+std::string temporary_plot_name(const char* plot) { return fmt::format("{}.tmp-{}-plot", plot, ::getpid()); }
+
+// gnuplot's script. It holds no text a user chose: gnuplot runs in the output
+// directory and every file is named relative to it (a directory name pasted into the
+// script could end its quotes and run a command through gnuplot's system()). Run
+// names come from the study's own table.
+std::string plot_script(const std::vector<RunResult>& runs) {
+  std::string script = "set terminal pngcairo size 900,560 font ',11' noenhanced\nset datafile separator whitespace\n"
+                       "set grid\nset key outside right\nset xlabel 'epoch'\n";
+  auto lines = [&](int column) {
+    std::string plot = "plot ";
+    for (std::size_t i = 0; i < runs.size(); ++i)
+      plot += fmt::format("{}'plots.dat' index {} using 1:{} with linespoints title '{}'", i ? ", " : "", i, column,
+                          runs[i].spec.name);
+    return plot + "\n";
+  };
+  script += fmt::format("set output '{}'\n", temporary_plot_name(kPlots[0])) +
+            "set ylabel 'training accuracy (%)'\nset title 'Training accuracy per epoch'\n" + lines(2);
+  script += fmt::format("set output '{}'\n", temporary_plot_name(kPlots[1])) +
+            "set ylabel 'total loss (sum of batch means)'\nset logscale y\nset title 'Training loss per epoch'\n" +
+            lines(3) + "unset logscale y\n";
+  script += fmt::format("set output '{}'\n", temporary_plot_name(kPlots[2]));
+  script += fmt::format(
+      "set title 'Test accuracy per run'\nset ylabel 'test accuracy (%)'\n"
+      "unset xlabel\nset yrange [0:100]\nset style data histograms\nset style histogram clustered gap 1\n"
+      "set style fill solid 0.8 border -1\nset xtics rotate by -20\n"
+      "plot 'plots.dat' index {} using 2:xtic(1) title 'minidl', '' index {} using 3 title \"study (reported)\"\n"
+      "set output\n",
+      runs.size(), runs.size());
+  return script;
+}
+
+}  // namespace
+
 std::string draw_plots(const std::string& dir, const std::vector<RunResult>& runs) {
   namespace fs = std::filesystem;
-  const std::string absolute = fs::absolute(dir).string();
   // plots.dat: one block per run (epoch, training accuracy, training loss), blocks
   // separated by two blank lines for gnuplot's `index`; then a block of test accuracies.
   std::string data;
@@ -155,40 +196,40 @@ std::string draw_plots(const std::string& dir, const std::vector<RunResult>& run
   data += "# run minidl study\n";
   for (const RunResult& run : runs)
     data += fmt::format("{} {:.4f} {:.4f}\n", run.spec.name, run.test.accuracy(), run.spec.study_test_accuracy);
-  write_file_atomically(absolute + "/plots.dat", data, "plots");
+  write_file_atomically((fs::path(dir) / "plots.dat").string(), data, "plots");
+  write_file_atomically((fs::path(dir) / "plots.gp").string(), plot_script(runs), "plots");
 
-  std::string script = fmt::format("set terminal pngcairo size 900,560 font ',11' noenhanced\nset datafile separator whitespace\n"
-                                   "set grid\nset key outside right\nset xlabel 'epoch'\ncd '{}'\n",
-                                   absolute);
-  auto lines = [&](int column) {
-    std::string plot = "plot ";
-    for (std::size_t i = 0; i < runs.size(); ++i)
-      plot += fmt::format("{}'plots.dat' index {} using 1:{} with linespoints title '{}'", i ? ", " : "", i, column,
-                          runs[i].spec.name);
-    return plot + "\n";
-  };
-  script += "set output 'training_accuracy.png'\nset ylabel 'training accuracy (%)'\n"
-            "set title 'Training accuracy per epoch'\n" +
-            lines(2);
-  script += "set output 'training_loss.png'\nset ylabel 'total loss (sum of batch means)'\nset logscale y\n"
-            "set title 'Training loss per epoch'\n" +
-            lines(3) + "unset logscale y\n";
-  script += fmt::format(
-      "set output 'test_accuracy.png'\nset title 'Test accuracy per run'\nset ylabel 'test accuracy (%)'\n"
-      "unset xlabel\nset yrange [0:100]\nset style data histograms\nset style histogram clustered gap 1\n"
-      "set style fill solid 0.8 border -1\nset xtics rotate by -20\n"
-      "plot 'plots.dat' index {} using 2:xtic(1) title 'minidl', '' index {} using 3 title \"study (reported)\"\n",
-      runs.size(), runs.size());
-  write_file_atomically(absolute + "/plots.gp", script, "plots");
-
+  // Every plot is replaced only when gnuplot drew them all; when it did not, the
+  // plots of an earlier study are removed too (they would sit beside results that
+  // describe this one), and so are the temporary files.
+  std::string problem;
   try {
-    data::ProcessResult result = data::run_process({"gnuplot", absolute + "/plots.gp"});
+    data::ProcessResult result = data::run_process({"gnuplot", "plots.gp"}, {}, dir);
     if (result.exit_status != 0)
-      return fmt::format("gnuplot failed with status {}: {}", result.exit_status, result.output);
+      problem = fmt::format("gnuplot failed with status {}: {}", result.exit_status, result.output);
   } catch (const Error& error) {
-    return fmt::format("{} (install gnuplot: scripts/setup does)", error.what());
+    problem = fmt::format("{} (install gnuplot: scripts/setup does)", error.what());
   }
-  return "";
+  for (const char* plot : kPlots) {
+    std::error_code error;
+    const std::uintmax_t bytes = fs::file_size(fs::path(dir) / temporary_plot_name(plot), error);
+    if (problem.empty() && (error || bytes == 0))
+      problem = fmt::format("gnuplot drew nothing for {}", (fs::path(dir) / plot).string());
+  }
+  for (const char* plot : kPlots) {
+    if (!problem.empty()) break;
+    std::error_code error;
+    fs::rename(fs::path(dir) / temporary_plot_name(plot), fs::path(dir) / plot, error);
+    if (error) problem = fmt::format("cannot rename {} into place: {}", (fs::path(dir) / plot).string(), error.message());
+  }
+  if (!problem.empty()) {
+    for (const char* plot : kPlots) {
+      std::error_code ignored;
+      fs::remove(fs::path(dir) / temporary_plot_name(plot), ignored);
+      fs::remove(fs::path(dir) / plot, ignored);
+    }
+  }
+  return problem;
 }
 
 }  // namespace minidl::study

@@ -31,8 +31,11 @@ void write_report(const std::string& path, const StudyContext& context, const st
                   bool plots_drawn);
 
 // Draws the three PNG plots with gnuplot into dir (its data and script stay
-// there as plots.dat and plots.gp). Returns "" on success, else why not (gnuplot
-// missing or failing), for a warning: the results themselves are complete without.
+// there as plots.dat and plots.gp; the script names no path, gnuplot runs in dir).
+// The plots are replaced all together or not at all: when gnuplot fails, the plots
+// of an earlier study are removed rather than left beside results they do not
+// describe. Returns "" on success, else why not (gnuplot missing or failing), for a
+// warning: the results themselves are complete without.
 std::string draw_plots(const std::string& dir, const std::vector<RunResult>& runs);
 
 }  // namespace minidl::study
