@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "minidl/core/directory_lock.h"
 #include "minidl/core/safetensors.h"
 #include "minidl/data/cifar10.h"
 #include "minidl/data/process.h"
@@ -234,6 +235,27 @@ TEST_CASE("a failing gnuplot leaves no empty plot, no temporary file and no plot
   REQUIRE(files_named(setup.out, "training_").empty());
   REQUIRE(files_named(setup.out, "test_accuracy").empty());
   REQUIRE_THAT(read_text(setup.out / "report.md"), !Catch::Contains(".png"));
+}
+
+TEST_CASE("a second study writing the same output directory names the first and stops, changing nothing") {
+  StudySetup setup;
+  REQUIRE(setup.study({}).exit_status == 0);
+  const std::string results = read_text(setup.out / "results.csv");
+  {
+    // This process holds the directory, as a running study would.
+    const DirectoryLock held(setup.out.string(), "study");
+    const data::ProcessResult second = setup.study({"--seed", "2"});
+    require_failure(second, "study: " + setup.out.string() + " is in use by another study (pid " +
+                                std::to_string(::getpid()) + " on host ");
+    REQUIRE_THAT(second.output, Catch::Contains("its lock: " + (setup.out / ".lock").string()));
+    REQUIRE(read_text(setup.out / "results.csv") == results);
+  }
+  // A lock file left by a holder that died (SIGKILL) locks nothing: the kernel let go.
+  REQUIRE(fs::exists(setup.out / ".lock"));
+  const data::ProcessResult after = setup.study({"--seed", "2"});
+  INFO(after.output);
+  REQUIRE(after.exit_status == 0);
+  REQUIRE(read_text(setup.out / "results.csv") != results);
 }
 
 TEST_CASE("study refuses a bad flag with a message and writes nothing") {

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "cli.h"
+#include "minidl/core/directory_lock.h"
 #include "minidl/core/error.h"
 #include "minidl/core/parallel.h"
 #include "minidl/data/cifar10.h"
@@ -94,6 +95,8 @@ int run(int argc, char** argv) {
            train.size(), test.size());
   }
   std::filesystem::create_directories(options.output_dir);
+  // Two studies writing one directory would overwrite each other's results.
+  const DirectoryLock output_lock(options.output_dir, "study");
   options.progress_bar = ::isatty(STDOUT_FILENO) != 0;
 
   StudyContext context{.machine = fmt::format("{}, {} hardware threads", cpu_model(),
