@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
+#include <set>
 #include <system_error>
 
 #include <fcntl.h>
@@ -19,6 +21,10 @@ namespace {
 // errno as words: call it right after the call that failed.
 std::string errno_message() { return std::generic_category().message(errno); }
 
+// The temporary files of the writes in progress, for remove_temporary_files_in_progress.
+std::mutex in_progress_mutex;
+std::set<std::string> in_progress;
+
 // A new file next to path, removed on destruction unless kept.
 class TemporaryFile {
  public:
@@ -29,6 +35,8 @@ class TemporaryFile {
       int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
       if (fd >= 0) {
         fd_ = fd;
+        const std::lock_guard<std::mutex> lock(in_progress_mutex);
+        in_progress.insert(path_);
         return;
       }
       // A leftover of an earlier process with the same pid: try the next name.
@@ -39,6 +47,8 @@ class TemporaryFile {
   ~TemporaryFile() {
     if (fd_ >= 0) ::close(fd_);
     if (!kept_) ::unlink(path_.c_str());
+    const std::lock_guard<std::mutex> lock(in_progress_mutex);
+    in_progress.erase(path_);
   }
   TemporaryFile(const TemporaryFile&) = delete;
   TemporaryFile& operator=(const TemporaryFile&) = delete;
@@ -104,6 +114,11 @@ void remove_leftovers_of_dead_writers(const std::string& path) {
 }
 
 }  // namespace
+
+void remove_temporary_files_in_progress() {
+  const std::lock_guard<std::mutex> lock(in_progress_mutex);
+  for (const std::string& path : in_progress) ::unlink(path.c_str());
+}
 
 void write_file_atomically(const std::string& path, std::span<const std::string_view> pieces, const char* what) {
   TemporaryFile temp(path, what);

@@ -22,4 +22,10 @@ inline void write_file_atomically(const std::string& path, std::string_view cont
   write_file_atomically(path, std::span<const std::string_view>(&contents, 1), what);
 }
 
+/// Removes the temporary files of the writes in progress in this process, for a
+/// program that must exit at once (core/program.h); call it from a thread, never
+/// from a signal handler (it takes a lock). The files those writes replace stay as
+/// they were.
+void remove_temporary_files_in_progress();
+
 }  // namespace minidl

@@ -55,7 +55,18 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ScheduledS
   for (const std::string& argument : argv) arguments.push_back(const_cast<char*>(argument.c_str()));
   arguments.push_back(nullptr);
   pid_t pid;
-  int spawn_error = posix_spawnp(&pid, program.c_str(), &actions, nullptr, arguments.data(), environ);
+  // A program of minidl ignores SIGPIPE and SIGXFSZ (core/program.h), and an ignored
+  // signal stays ignored across exec: the child gets their default actions back.
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  sigaddset(&defaults, SIGXFSZ);
+  posix_spawnattr_setsigdefault(&attributes, &defaults);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
+  int spawn_error = posix_spawnp(&pid, program.c_str(), &actions, &attributes, arguments.data(), environ);
+  posix_spawnattr_destroy(&attributes);
   posix_spawn_file_actions_destroy(&actions);
   if (spawn_error != 0) fail("cannot run {}: {}", program, std::strerror(spawn_error));
 

@@ -15,6 +15,7 @@
 
 #include "minidl/core/command_line.h"
 #include "minidl/core/error.h"
+#include "minidl/core/program.h"
 #include "minidl/core/safetensors.h"
 #include "minidl/data/cifar10.h"
 #include "minidl/data/transforms.h"
@@ -96,8 +97,8 @@ int run(int argc, char** argv) {
   nn::NoGradGuard no_grad;
   Tensor logits = net->forward(images);
 
-  fmt::print("model {} ({} network), test images {}..{}\n", model_path, batch_norm ? "batch-norm" : "plain", first,
-             first + count - 1);
+  write_standard_output(fmt::format("model {} ({} network), test images {}..{}\n", model_path,
+                                    batch_norm ? "batch-norm" : "plain", first, first + count - 1));
   int correct = 0;
   for (std::int64_t i = 0; i < count; ++i) {
     // softmax(logits)[k] = exp(logits[k] - max) / sum_j exp(logits[j] - max)
@@ -109,15 +110,17 @@ int run(int argc, char** argv) {
     for (int k = 0; k < data::kCifar10Classes; ++k) sum += std::exp(static_cast<double>(row[k] - row[best]));
     const int label = test.labels.data<std::int32_t>()[first + i];
     correct += best == label;
-    fmt::print("image {:>5}: predicted {:<10} ({:5.1f} %)  true {:<10} {}\n", first + i, kClassNames[best],
-               100.0 / sum, kClassNames[label], best == label ? "" : "  wrong");
+    write_standard_output(fmt::format("image {:>5}: predicted {:<10} ({:5.1f} %)  true {:<10} {}\n", first + i,
+                                      kClassNames[best], 100.0 / sum, kClassNames[label],
+                                      best == label ? "" : "  wrong"));
   }
-  fmt::print("{} of {} correct\n", correct, count);
+  write_standard_output(fmt::format("{} of {} correct\n", correct, count));
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  ignore_write_signals();
   return run_main("predict", [&] { return run(argc, argv); });
 }

@@ -135,7 +135,7 @@ TEST_CASE("study names a data directory that is a file or that it cannot read") 
   REQUIRE_FALSE(fs::exists(setup.out));
 }
 
-TEST_CASE("a FIFO, socket, directory or device given as a data file, a model or a checkpoint is refused at once") {
+TEST_CASE("a FIFO or socket or directory or device given as a data file or model or checkpoint is refused at once") {
   StudySetup setup;
   // A program still blocked after 20 s is killed: exit status 137, and the test fails.
   const data::ScheduledSignal hang_guard{.signal = SIGKILL, .seconds = 20.0};
@@ -188,8 +188,8 @@ std::vector<std::string> files_named(const fs::path& dir, const std::string& pre
   return found;
 }
 
-TEST_CASE("an output directory named with quotes, semicolons, $(...), backslashes and newlines gets plots and runs "
-          "nothing") {
+TEST_CASE("an output directory named with quotes and semicolons and command substitutions and backslashes and "
+          "newlines gets plots and runs nothing") {
   if (!in_path("gnuplot")) {
     Catch::cout() << "skipped: no gnuplot (scripts/setup installs it)\n";
     return;
@@ -209,7 +209,7 @@ TEST_CASE("an output directory named with quotes, semicolons, $(...), backslashe
   REQUIRE(files_named(setup.dir.path(), "training_accuracy.png.tmp").empty());
 }
 
-TEST_CASE("a failing gnuplot leaves no empty plot, no temporary file and no plot of an earlier study") {
+TEST_CASE("a failing gnuplot leaves no empty plot and no temporary file and no plot of an earlier study") {
   StudySetup setup;
   // A gnuplot that creates every file its script names as output, empty, and fails:
   // what a gnuplot that dies mid-way leaves.
@@ -237,7 +237,7 @@ TEST_CASE("a failing gnuplot leaves no empty plot, no temporary file and no plot
   REQUIRE_THAT(read_text(setup.out / "report.md"), !Catch::Contains(".png"));
 }
 
-TEST_CASE("a second study writing the same output directory names the first and stops, changing nothing") {
+TEST_CASE("a second study writing the same output directory names the first and stops changing nothing") {
   StudySetup setup;
   REQUIRE(setup.study({}).exit_status == 0);
   const std::string results = read_text(setup.out / "results.csv");
@@ -361,7 +361,7 @@ TEST_CASE("predict refuses a bad flag and images past the data") {
                   "predict: --first 18 --count 8 goes past the 20 test images");
 }
 
-TEST_CASE("every number a user gives has a stated range, and one outside it, even past 64 bits, is out of range") {
+TEST_CASE("every number a user gives has a stated range and one outside it even past 64 bits is out of range") {
   StudySetup setup;
   const std::string model = write_model(setup.dir.path() / "model.safetensors", false);
   auto predict = [&](const std::string& flag, const std::string& value) {

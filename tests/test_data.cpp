@@ -110,7 +110,7 @@ TEST_CASE("load_cifar10 names a file it cannot read") {
   }
 }
 
-TEST_CASE("load_cifar10 refuses a data file that is a FIFO, a socket or a device at once") {
+TEST_CASE("load_cifar10 refuses a data file that is a FIFO or socket or device at once") {
   SyntheticCifar10 files;
   const std::filesystem::path path = files.dir.path() / "test_batch.bin";
   for (const std::string& kind : testing::kSpecialFileKinds) {

@@ -334,7 +334,7 @@ TEST_CASE("loading reads a handmade file that keeps to the format") {
   REQUIRE(file.tensors.at("z").shape() == Shape{0, 2});
 }
 
-TEST_CASE("loading refuses a FIFO, a socket, a directory or a device at once, naming its kind") {
+TEST_CASE("loading refuses a FIFO or socket or directory or device at once naming its kind") {
   TemporaryDirectory dir;
   const std::string path = dir.file("special.safetensors");
   for (const std::string& kind : testing::kSpecialFileKinds) {

@@ -43,7 +43,10 @@ options
   --help                   this text
 
 SIGINT (Ctrl-C) or SIGTERM: the run in progress finishes its step, saves its checkpoint
-and the study exits with status 0; a second signal ends it at once.
+and the study exits with status 0. If the step cannot finish within a second (or the
+study is blocked, say writing to a full pipe), it stops at once with status 128 + the
+signal, its temporary files removed; --resume goes on from the last checkpoint saved
+(each epoch's end). A second signal ends it at once.
 )";
 
 namespace {

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include <csignal>
-#include <signal.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -19,6 +18,7 @@
 #include "minidl/core/directory_lock.h"
 #include "minidl/core/error.h"
 #include "minidl/core/parallel.h"
+#include "minidl/core/program.h"
 #include "minidl/data/cifar10.h"
 #include "report.h"
 #include "study.h"
@@ -28,22 +28,6 @@ using namespace minidl;
 using namespace minidl::study;
 
 namespace {
-
-// SIGINT and SIGTERM ask the study to stop after the step in progress; the handler
-// only records the signal (all a handler may safely do) and gives the signal its
-// default action back, so a second one ends the program at once.
-volatile std::sig_atomic_t stop_signal = 0;
-
-extern "C" void request_stop(int signal) { stop_signal = signal; }
-
-void install_stop_handlers() {
-  struct sigaction action {};
-  action.sa_handler = request_stop;
-  action.sa_flags = SA_RESETHAND | SA_RESTART;
-  sigemptyset(&action.sa_mask);
-  ::sigaction(SIGINT, &action, nullptr);
-  ::sigaction(SIGTERM, &action, nullptr);
-}
 
 const char* signal_name(int signal) { return signal == SIGINT ? "SIGINT" : "SIGTERM"; }
 
@@ -74,7 +58,7 @@ int run(int argc, char** argv) {
     return 0;
   }
   StudyOptions& options = args.options;
-  options.stop_requested = [] { return stop_signal != 0; };
+  options.stop_requested = stop_requested;
   if (options.device.is_cuda()) require_cuda("--device cuda");
   if (args.threads > 0) set_num_threads(args.threads);
   for (const std::string& op_equals_name : args.implementations)
@@ -109,42 +93,33 @@ int run(int argc, char** argv) {
                        .date = utc_now(),
                        .seed = options.seed,
                        .epochs = options.epochs};
-  fmt::print("minidl study: device {}\n  implementations: {}\n  data: {}\n  seed {}, {} epochs, runs: {}\n"
-             "  output: {}\n",
-             context.device, context.implementations, context.data, context.seed, context.epochs,
-             fmt::join(args.runs, ", "), options.output_dir);
-  std::fflush(stdout);
-
-  Output output{.line =
-                    [](const std::string& line) {
-                      std::fputs((line + "\n").c_str(), stdout);
-                      std::fflush(stdout);
-                    },
-                .progress =
-                    [](const std::string& partial) {
-                      std::fputs(partial.c_str(), stdout);
-                      std::fflush(stdout);
-                    }};
+  write_standard_output(fmt::format(
+      "minidl study: device {}\n  implementations: {}\n  data: {}\n  seed {}, {} epochs, runs: {}\n  output: {}\n",
+      context.device, context.implementations, context.data, context.seed, context.epochs,
+      fmt::join(args.runs, ", "), options.output_dir));
+  Output output{.line = [](const std::string& line) { write_standard_output(line + "\n"); },
+                .progress = [](const std::string& partial) { write_standard_output(partial); }};
   const std::string dir = options.output_dir;
   std::vector<RunResult> results;
   for (const std::string& name : args.runs) {
     const RunSpec& spec = find_run(name);
-    if (stop_signal != 0) {
-      fmt::print("\nstudy: stopped by {} before run {}; `--resume` with the same flags goes on\n",
-                 signal_name(stop_signal), name);
+    if (stop_requested()) {
+      write_standard_output(fmt::format("\nstudy: stopped by {} before run {}; `--resume` with the same flags goes on\n",
+                                        signal_name(stop_signal()), name));
       return 0;
     }
-    fmt::print("\n== {}: {} ==\n", spec.name, spec.description);
+    write_standard_output(fmt::format("\n== {}: {} ==\n", spec.name, spec.description));
     RunResult result = run_study(spec, train, test, options, output);
     if (result.interrupted) {
-      fmt::print("\nstudy: stopped by {} in run {} at epoch {} after step {}: its training state is in {}; "
-                 "`--resume` with the same flags goes on from there\n",
-                 signal_name(stop_signal), name, result.interrupted->epoch, result.interrupted->steps_done,
-                 result.interrupted->checkpoint_path);
+      write_standard_output(fmt::format(
+          "\nstudy: stopped by {} in run {} at epoch {} after step {}: its training state is in {}; "
+          "`--resume` with the same flags goes on from there\n",
+          signal_name(stop_signal()), name, result.interrupted->epoch, result.interrupted->steps_done,
+          result.interrupted->checkpoint_path));
       return 0;
     }
     results.push_back(result);
-    fmt::print("   ({:.0f} s)\n", results.back().seconds);
+    write_standard_output(fmt::format("   ({:.0f} s)\n", results.back().seconds));
     // Results are written as they come, so an interrupted study keeps its finished runs.
     write_results_csv(dir + "/results.csv", results);
     write_results_json(dir + "/results.json", context, results);
@@ -153,17 +128,18 @@ int run(int argc, char** argv) {
   if (!plot_problem.empty()) fmt::print(stderr, "study: warning: no plots: {}\n", plot_problem);
   write_report(dir + "/report.md", context, results, plot_problem.empty());
 
-  fmt::print("\n{:<18} {:>14} {:>14} {:>10}\n", "run", "test accuracy", "study", "wall time");
+  write_standard_output(fmt::format("\n{:<18} {:>14} {:>14} {:>10}\n", "run", "test accuracy", "study", "wall time"));
   for (const RunResult& result : results)
-    fmt::print("{:<18} {:>12.2f} % {:>12.2f} % {:>8.0f} s\n", result.spec.name, result.test.accuracy(),
-               result.spec.study_test_accuracy, result.seconds);
-  fmt::print("\nresults: {}/results.csv, {}/results.json, {}/report.md\n", dir, dir, dir);
+    write_standard_output(fmt::format("{:<18} {:>12.2f} % {:>12.2f} % {:>8.0f} s\n", result.spec.name,
+                                      result.test.accuracy(), result.spec.study_test_accuracy, result.seconds));
+  write_standard_output(fmt::format("\nresults: {}/results.csv, {}/results.json, {}/report.md\n", dir, dir, dir));
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  install_stop_handlers();
+  ignore_write_signals();
+  install_stop_signals("study");
   return run_main("study", [&] { return run(argc, argv); });
 }
