@@ -74,6 +74,7 @@ int run(int argc, char** argv) {
   Generator unused(0);
   auto net = nn::make_study_net(batch_norm, unused);
   try {
+    nn::check_state(file.tensors, net->state_dict());  // the whole file, values too, before any use
     net->load_state_dict(file.tensors);
   } catch (const Error& error) {
     fail("{} is not a model of the study's {} network: {}", model_path, batch_norm ? "batch-norm" : "plain",

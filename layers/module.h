@@ -92,6 +92,14 @@ class Module {
   bool training_ = true;  ///< the mode train() set
 };
 
+/// Throws Error naming the key unless state is a whole state_dict of the module whose
+/// state_dict() is expected, with values a network can have: exactly its keys, each
+/// of its shape and dtype (what load_state_dict checks), every floating-point value
+/// finite, every "running_var" not negative and every "num_batches_tracked" not
+/// negative. For a file before it is loaded (a checkpoint, a saved model), so that
+/// nothing is used before all of it is known to be good.
+void check_state(const std::map<std::string, Tensor>& state, const std::map<std::string, Tensor>& expected);
+
 /// While a NoGradGuard lives (on this thread), forward passes keep nothing for
 /// backward: inference mode, as torch.no_grad().
 class NoGradGuard {

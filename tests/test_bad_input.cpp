@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <string>
@@ -348,6 +349,25 @@ TEST_CASE("predict names the tensor a model lacks or has in excess or with a wro
   model = write_model(dir / "batch_norm.safetensors", true, [](auto& state) { state.erase("bn2.running_var"); });
   require_failure(setup.predict(model), "predict: " + model + " is not a model of the study's batch-norm network: "
                                         "load_state_dict: missing key \"bn2.running_var\"");
+}
+
+TEST_CASE("predict refuses a model whose values no trained network has: not finite or a negative variance or count") {
+  StudySetup setup;
+  const fs::path dir = setup.dir.path();
+  const std::string prefix = "is not a model of the study's batch-norm network: ";
+  std::string model = write_model(dir / "inf.safetensors", true, [](auto& state) {
+    state["conv1.bias"] = state["conv1.bias"].clone();
+    state["conv1.bias"].template data<float>()[3] = std::numeric_limits<float>::infinity();
+  });
+  require_failure(setup.predict(model), model + " " + prefix + "\"conv1.bias\" holds inf at element 3: every value "
+                                        "must be finite");
+  model = write_model(dir / "variance.safetensors", true, [](auto& state) { state["bn2.running_var"] = Tensor::full({32}, -1.0); });
+  require_failure(setup.predict(model), model + " " + prefix + "\"bn2.running_var\" holds -1 at element 0: a variance "
+                                        "must be finite and not negative");
+  model = write_model(dir / "count.safetensors", true,
+                      [](auto& state) { state["bn3.num_batches_tracked"] = Tensor::full({}, -5.0, DType::i64); });
+  require_failure(setup.predict(model), model + " " + prefix + "\"bn3.num_batches_tracked\" holds -5 at element 0: a "
+                                        "count must not be negative");
 }
 
 TEST_CASE("predict refuses a bad flag and images past the data") {

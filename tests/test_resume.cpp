@@ -8,6 +8,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <limits>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -136,6 +138,71 @@ TEST_CASE("resuming refuses a checkpoint of another run's settings and names the
   save_safetensors(study::checkpoint_path(options, "control"), {{"conv1.weight", Tensor::zeros({1})}});
   REQUIRE_THROWS_MINIDL(study::run_study(study::find_run("control"), splits.train, splits.test, options, quiet()),
                         "metadata \"format\" is missing");
+}
+
+TEST_CASE("resuming checks the whole checkpoint first and names the field out of range or inconsistent") {
+  TempDir dir;
+  Splits splits(dir.path() / "data", 40);  // 200 training images: 20 steps per epoch at batch 10
+  study::StudyOptions options{.epochs = 3, .output_dir = dir.str()};
+  int steps = 0;
+  options.stop_requested = [&steps] { return ++steps == 27; };  // lr_decay: a scheduler; epoch 1, step 7
+  REQUIRE(study::run_study(study::find_run("lr_decay"), splits.train, splits.test, options, quiet()).interrupted);
+  options.stop_requested = nullptr;
+  options.resume = true;
+  const std::string path = study::checkpoint_path(options, "lr_decay");
+  const SafetensorsFile good = load_safetensors(path);
+
+  using Edit = std::function<void(SafetensorsFile&)>;
+  auto set = [](const std::string& key, const std::string& value) -> Edit {
+    return [=](SafetensorsFile& file) { file.metadata[key] = value; };
+  };
+  const std::vector<std::pair<Edit, std::string>> cases = {
+      {set("loader.batches_served", "21"), "loader.batches_served is 21, expected 0 to 20 (steps per epoch)"},
+      {set("loader.epoch", "-1"), "loader.epoch is -1, expected >= 0"},
+      {set("epoch.total", "71"), "epoch.total is 71, expected 70 (the images of the 7 steps served)"},
+      {set("epoch.correct", "80"), "epoch.correct is 80, expected 0 to 70 (epoch.total)"},
+      {set("history", "[]"), "the history's length is 0, expected 1 (loader.epoch)"},
+      {[](SafetensorsFile& file) {
+         std::string& history = file.metadata["history"];
+         history.replace(history.find("\"seconds\""), 9, "\"secs\"");
+       },
+       "metadata \"history\": unknown field \"secs\""},
+      {set("optimizer.step_count", "5"), "optimizer.step_count is 5, expected 27 (1 epochs of 20 steps and 7 steps)"},
+      {set("optimizer.momentum", "0x1.ccccccccccccdp-1"), "optimizer.momentum is 0.9, expected 0 (plain SGD)"},
+      {set("optimizer.lr", "0x1p+0"), "optimizer.lr is 1, expected"},
+      {set("scheduler.last_epoch", "4"), "scheduler.last_epoch is 4, expected 1 (loader.epoch)"},
+      {set("scheduler.last_lr", "0x1p-1"), "scheduler.last_lr is 0.5, expected above 0 and at most 0.1"},
+      {set("divergence.bad_steps", "-3"), "divergence.bad_steps is -3, expected 0 to 27 (the steps done)"},
+      {set("divergence.first_bad_step", "3"), "divergence.first_bad_step is present but divergence.bad_steps is 0"},
+      {set("surprise", "1"), "unknown metadata \"surprise\""},
+      {[](SafetensorsFile& file) {
+         Tensor& weight = file.tensors.at("model.fc1.weight");
+         weight.data<float>()[5] = std::numeric_limits<float>::quiet_NaN();
+       },
+       "the model: \"fc1.weight\" holds nan at element 5: every value must be finite"},
+      {[](SafetensorsFile& file) { file.tensors.erase("model.out.bias"); },
+       "the model: load_state_dict: missing key \"out.bias\""},
+      {[](SafetensorsFile& file) { file.tensors["model.extra"] = Tensor::zeros({1}); },
+       "the model: load_state_dict: unexpected key \"extra\""},
+      {[](SafetensorsFile& file) { file.tensors["optimizer.momentum_buffer.fc1.weight"] = Tensor::zeros({64, 512}); },
+       "holds a momentum buffer (\"fc1.weight\"), but plain SGD keeps none"},
+  };
+  for (const auto& [edit, message] : cases) {
+    INFO(message);
+    SafetensorsFile bad = good;
+    for (auto& [name, tensor] : bad.tensors) tensor = tensor.clone();
+    edit(bad);
+    save_safetensors(path, bad.tensors, bad.metadata);
+    std::vector<std::string> lines;
+    const study::Output output{.line = [&](const std::string& line) { lines.push_back(line); },
+                               .progress = [](const std::string&) {}};
+    REQUIRE_THROWS_MINIDL(study::run_study(study::find_run("lr_decay"), splits.train, splits.test, options, output),
+                          "checkpoint " + path + ": " + message);
+    for (const std::string& line : lines) REQUIRE_THAT(line, !Catch::Contains("resumed"));
+  }
+  // The untouched checkpoint resumes.
+  save_safetensors(path, good.tensors, good.metadata);
+  REQUIRE(study::run_study(study::find_run("lr_decay"), splits.train, splits.test, options, quiet()).epochs.size() == 3);
 }
 
 TEST_CASE("a NaN stops a run with its epoch and step named, or with the skip policy is skipped") {

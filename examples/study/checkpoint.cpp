@@ -1,13 +1,17 @@
 #include "checkpoint.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
+#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "minidl/core/error.h"
 #include "minidl/core/safetensors.h"
+#include "minidl/layers/module.h"
 
 namespace minidl::study {
 
@@ -72,17 +76,33 @@ nlohmann::json history_json(const std::vector<EpochResult>& history) {
   return epochs;
 }
 
+// A double written by exact(), else Error naming the history's field.
+double parse_exact(const std::string& path, const nlohmann::json& item, const char* key) {
+  const std::string value = item.at(key).get<std::string>();
+  char* end = nullptr;
+  const double result = std::strtod(value.c_str(), &end);
+  if (value.empty() || end != value.c_str() + value.size())
+    fail("checkpoint {}: metadata \"history\": \"{}\" is not a number: '{}'", path, key, value);
+  return result;
+}
+
 std::vector<EpochResult> parse_history(const std::string& path, const std::string& text) {
+  const std::set<std::string> known = {"epoch", "lr", "correct", "total", "total_loss", "seconds", "skipped_steps"};
   std::vector<EpochResult> history;
   try {
-    for (const nlohmann::json& item : nlohmann::json::parse(text)) {
+    const nlohmann::json epochs = nlohmann::json::parse(text);
+    if (!epochs.is_array()) fail("checkpoint {}: metadata \"history\" is not a list of epochs", path);
+    for (const nlohmann::json& item : epochs) {
+      if (!item.is_object()) fail("checkpoint {}: metadata \"history\" holds {}, not an epoch", path, item.dump());
+      for (const auto& [key, value] : item.items())
+        if (!known.contains(key)) fail("checkpoint {}: metadata \"history\": unknown field \"{}\"", path, key);
       EpochResult epoch;
       epoch.epoch = item.at("epoch").get<int>();
-      epoch.lr = std::strtod(item.at("lr").get<std::string>().c_str(), nullptr);
+      epoch.lr = parse_exact(path, item, "lr");
       epoch.train.correct = item.at("correct").get<std::int64_t>();
       epoch.train.total = item.at("total").get<std::int64_t>();
-      epoch.train.total_loss = std::strtod(item.at("total_loss").get<std::string>().c_str(), nullptr);
-      epoch.train.seconds = std::strtod(item.at("seconds").get<std::string>().c_str(), nullptr);
+      epoch.train.total_loss = parse_exact(path, item, "total_loss");
+      epoch.train.seconds = parse_exact(path, item, "seconds");
       epoch.skipped_steps = item.at("skipped_steps").get<std::int64_t>();
       history.push_back(epoch);
     }
@@ -91,6 +111,13 @@ std::vector<EpochResult> parse_history(const std::string& path, const std::strin
   }
   return history;
 }
+
+// Every metadata key save_checkpoint writes; any other is an error.
+const std::set<std::string> kMetadataKeys = {
+    "format", "run", "seed", "batch_size", "lr", "train_images", "loader.epoch", "loader.batches_served",
+    "loader.augmentation_offset", "epoch.correct", "epoch.total", "epoch.total_loss", "epoch.seconds", "history",
+    "optimizer.lr", "optimizer.momentum", "optimizer.step_count", "optimizer.initial_lr", "scheduler.last_epoch",
+    "scheduler.base_lr", "scheduler.last_lr", "divergence.bad_steps", "divergence.first_bad_step"};
 
 }  // namespace
 
@@ -137,6 +164,9 @@ Checkpoint load_checkpoint(const std::string& path) {
   if (metadata.text("format") != kFormat)
     fail("checkpoint {}: format is '{}', expected '{}'", path, metadata.text("format"), kFormat);
 
+  for (const auto& [key, value] : file.metadata)
+    if (!kMetadataKeys.contains(key)) fail("checkpoint {}: unknown metadata \"{}\"", path, key);
+
   Checkpoint checkpoint;
   checkpoint.run = metadata.text("run");
   checkpoint.seed = metadata.integer<std::uint64_t>("seed");
@@ -174,8 +204,10 @@ Checkpoint load_checkpoint(const std::string& path) {
   return checkpoint;
 }
 
-void check_checkpoint_matches(const Checkpoint& checkpoint, const std::string& path, const RunSpec& spec,
-                              std::uint64_t seed, std::int64_t train_images, int epochs) {
+void check_checkpoint(const Checkpoint& checkpoint, const std::string& path, const RunSpec& spec,
+                      std::uint64_t seed, std::int64_t train_images, int epochs,
+                      const std::map<std::string, Tensor>& model_state) {
+  // The run it belongs to.
   auto differs = [&](const std::string& what, const auto& saved, const auto& wanted) {
     fail("checkpoint {} was made with {} {}, this run has {}: run without --resume to start over, or with the "
          "checkpoint's settings",
@@ -186,10 +218,95 @@ void check_checkpoint_matches(const Checkpoint& checkpoint, const std::string& p
   if (checkpoint.batch_size != spec.batch_size) differs("batch size", checkpoint.batch_size, spec.batch_size);
   if (checkpoint.lr != spec.lr) differs("lr", checkpoint.lr, spec.lr);
   if (checkpoint.train_images != train_images) differs("a training set of", checkpoint.train_images, train_images);
-  const std::int64_t epochs_begun = checkpoint.loader.epoch + (checkpoint.loader.batches_served > 0 ? 1 : 0);
+
+  // Every other field in range and consistent with the rest.
+  auto out_of_range = [&](const std::string& field, const auto& value, const std::string& expected) {
+    fail("checkpoint {}: {} is {}, expected {}", path, field, value, expected);
+  };
+  const data::DataLoaderState& loader = checkpoint.loader;
+  const std::int64_t steps_per_epoch = (train_images + spec.batch_size - 1) / spec.batch_size;
+  if (loader.epoch < 0) out_of_range("loader.epoch", loader.epoch, ">= 0");
+  const std::int64_t epochs_begun = loader.epoch + (loader.batches_served > 0 ? 1 : 0);
   if (epochs_begun > epochs)
     fail("checkpoint {} has trained into epoch {}, beyond --epochs {}: ask for {} epochs or more", path,
          epochs_begun - 1, epochs, epochs_begun);
+  if (loader.batches_served < 0 || loader.batches_served > steps_per_epoch)
+    out_of_range("loader.batches_served", loader.batches_served, fmt::format("0 to {} (steps per epoch)", steps_per_epoch));
+  const std::int64_t steps_done = loader.epoch * steps_per_epoch + loader.batches_served;
+
+  const PassResult& so_far = checkpoint.epoch_so_far;
+  const std::int64_t images_served = std::min(loader.batches_served * spec.batch_size, train_images);
+  if (so_far.total != images_served)
+    out_of_range("epoch.total", so_far.total,
+                 fmt::format("{} (the images of the {} steps served)", images_served, loader.batches_served));
+  if (so_far.correct < 0 || so_far.correct > so_far.total)
+    out_of_range("epoch.correct", so_far.correct, fmt::format("0 to {} (epoch.total)", so_far.total));
+  if (so_far.total_loss < 0.0) out_of_range("epoch.total_loss", so_far.total_loss, ">= 0");
+  if (!(so_far.seconds >= 0.0 && std::isfinite(so_far.seconds))) out_of_range("epoch.seconds", so_far.seconds, ">= 0");
+
+  if (static_cast<std::int64_t>(checkpoint.history.size()) != loader.epoch)
+    out_of_range("the history's length", checkpoint.history.size(), fmt::format("{} (loader.epoch)", loader.epoch));
+  for (std::size_t i = 0; i < checkpoint.history.size(); ++i) {
+    const EpochResult& epoch = checkpoint.history[i];
+    const std::string field = fmt::format("history[{}]", i);
+    if (epoch.epoch != static_cast<int>(i)) out_of_range(field + ".epoch", epoch.epoch, std::to_string(i));
+    if (!(epoch.lr > 0.0 && std::isfinite(epoch.lr))) out_of_range(field + ".lr", epoch.lr, "finite and > 0");
+    if (epoch.train.total != train_images)
+      out_of_range(field + ".total", epoch.train.total, fmt::format("{} (the training set)", train_images));
+    if (epoch.train.correct < 0 || epoch.train.correct > train_images)
+      out_of_range(field + ".correct", epoch.train.correct, fmt::format("0 to {}", train_images));
+    if (epoch.train.total_loss < 0.0) out_of_range(field + ".total_loss", epoch.train.total_loss, ">= 0");
+    if (!(epoch.train.seconds >= 0.0 && std::isfinite(epoch.train.seconds)))
+      out_of_range(field + ".seconds", epoch.train.seconds, ">= 0");
+    if (epoch.skipped_steps < 0 || epoch.skipped_steps > steps_per_epoch)
+      out_of_range(field + ".skipped_steps", epoch.skipped_steps, fmt::format("0 to {}", steps_per_epoch));
+  }
+
+  // The optimizer: plain SGD at the run's lr, or the scheduler's, one step per batch.
+  const optim::SgdState& optimizer = checkpoint.optimizer;
+  if (optimizer.momentum != 0.0) out_of_range("optimizer.momentum", optimizer.momentum, "0 (plain SGD)");
+  if (optimizer.initial_lr && *optimizer.initial_lr != spec.lr)
+    out_of_range("optimizer.initial_lr", *optimizer.initial_lr, fmt::format("{} (the run's lr)", spec.lr));
+  if (optimizer.step_count != steps_done)
+    out_of_range("optimizer.step_count", optimizer.step_count,
+                 fmt::format("{} ({} epochs of {} steps and {} steps)", steps_done, loader.epoch, steps_per_epoch,
+                             loader.batches_served));
+  if (!checkpoint.momentum_buffers.empty())
+    fail("checkpoint {}: holds a momentum buffer (\"{}\"), but plain SGD keeps none", path,
+         checkpoint.momentum_buffers.begin()->first);
+  const bool decays = spec.lr_gamma != 1.0;
+  if (decays != checkpoint.scheduler.has_value())
+    fail("checkpoint {}: the run {} a learning-rate scheduler, the checkpoint {}", path, decays ? "has" : "has no",
+         checkpoint.scheduler ? "has one" : "has none");
+  if (checkpoint.scheduler) {
+    const optim::LRSchedulerState& scheduler = *checkpoint.scheduler;
+    if (scheduler.last_epoch != loader.epoch)
+      out_of_range("scheduler.last_epoch", scheduler.last_epoch, fmt::format("{} (loader.epoch)", loader.epoch));
+    if (scheduler.base_lr != spec.lr)
+      out_of_range("scheduler.base_lr", scheduler.base_lr, fmt::format("{} (the run's lr)", spec.lr));
+    if (!(scheduler.last_lr > 0.0 && scheduler.last_lr <= spec.lr))
+      out_of_range("scheduler.last_lr", scheduler.last_lr, fmt::format("above 0 and at most {}", spec.lr));
+    if (optimizer.lr != scheduler.last_lr)
+      out_of_range("optimizer.lr", optimizer.lr, fmt::format("{} (scheduler.last_lr)", scheduler.last_lr));
+  } else if (optimizer.lr != spec.lr) {
+    out_of_range("optimizer.lr", optimizer.lr, fmt::format("{} (the run's lr)", spec.lr));
+  }
+
+  const optim::DivergenceReport& divergence = checkpoint.divergence;
+  if (divergence.bad_steps < 0 || divergence.bad_steps > steps_done)
+    out_of_range("divergence.bad_steps", divergence.bad_steps, fmt::format("0 to {} (the steps done)", steps_done));
+  if (divergence.first_bad_step.has_value() != (divergence.bad_steps > 0))
+    fail("checkpoint {}: divergence.first_bad_step is {} but divergence.bad_steps is {}", path,
+         divergence.first_bad_step ? "present" : "absent", divergence.bad_steps);
+  if (divergence.first_bad_step && (*divergence.first_bad_step < 0 || *divergence.first_bad_step >= steps_done))
+    out_of_range("divergence.first_bad_step", *divergence.first_bad_step, fmt::format("0 to {}", steps_done - 1));
+
+  // The model: the network's tensors, no other, each with its shape, dtype and values in range.
+  try {
+    nn::check_state(checkpoint.model, model_state);
+  } catch (const Error& error) {
+    fail("checkpoint {}: the model: {}", path, error.what());
+  }
 }
 
 }  // namespace minidl::study

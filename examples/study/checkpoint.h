@@ -63,9 +63,16 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
 // metadata entry).
 Checkpoint load_checkpoint(const std::string& path);
 
-// Throws Error, naming the checkpoint and the difference, unless it was made by a
-// run with this spec, seed and training set size and is not past `epochs`.
-void check_checkpoint_matches(const Checkpoint& checkpoint, const std::string& path, const RunSpec& spec,
-                              std::uint64_t seed, std::int64_t train_images, int epochs);
+// Throws Error, naming the checkpoint and the field, unless the checkpoint is one this
+// run can go on from, as a whole: made by a run with this spec, seed and training set
+// size and not past `epochs`; every counter in range and consistent with the others
+// (the history's length with the epoch, the optimizer's steps with the batches served,
+// the scheduler with the run); no momentum buffer (plain SGD); and a model with
+// exactly the tensors of model_state (the run's network), each of its shape and dtype,
+// finite, running variances not negative (nn::check_state). Nothing is restored
+// before this passes.
+void check_checkpoint(const Checkpoint& checkpoint, const std::string& path, const RunSpec& spec,
+                      std::uint64_t seed, std::int64_t train_images, int epochs,
+                      const std::map<std::string, Tensor>& model_state);
 
 }  // namespace minidl::study

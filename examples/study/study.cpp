@@ -190,7 +190,8 @@ RunResult run_study(const RunSpec& run, const data::Cifar10& train, const data::
   PassResult epoch_so_far;
   if (options.resume && std::filesystem::exists(checkpoint_file)) {
     Checkpoint checkpoint = load_checkpoint(checkpoint_file);
-    check_checkpoint_matches(checkpoint, checkpoint_file, spec, options.seed, train.size(), options.epochs);
+    check_checkpoint(checkpoint, checkpoint_file, spec, options.seed, train.size(), options.epochs,
+                     training.net->state_dict());
     training.restore(checkpoint, checkpoint_file);
     result.epochs = checkpoint.history;
     epoch_so_far = checkpoint.epoch_so_far;

@@ -88,7 +88,7 @@ struct Training {
   // The whole training state, with the run's identity and metrics.
   Checkpoint checkpoint(const RunSpec& spec, std::uint64_t seed, const std::vector<EpochResult>& history,
                         const PassResult& epoch_so_far) const;
-  // Restores a checkpoint that check_checkpoint_matches accepted; path is for messages.
+  // Restores a checkpoint that check_checkpoint accepted; path is for messages.
   void restore(const Checkpoint& checkpoint, const std::string& path);
 
   Generator generator;
