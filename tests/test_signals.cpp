@@ -159,3 +159,20 @@ TEST_CASE("a study whose standard output is a closed pipe says so and exits 1") 
   REQUIRE_THAT(read_text(stderr_path), Catch::Contains("study: standard output: Broken pipe"));
   REQUIRE(temporary_files(setup.out).empty());
 }
+
+TEST_CASE("a study whose standard output is a full disk says so and exits 1") {
+  Setup setup;
+  const int full = ::open("/dev/full", O_WRONLY | O_CLOEXEC);  // every write: ENOSPC
+  if (full < 0) {
+    Catch::cout() << "skipped: no /dev/full here\n";
+    return;
+  }
+  const fs::path stderr_path = setup.dir.path() / "stderr.txt";
+  const pid_t pid = start(setup.study_argv(), full, stderr_path);
+  ::close(full);
+  const int status = wait_for_exit(pid, 120.0);
+  INFO(read_text(stderr_path));
+  REQUIRE(status == 1);
+  REQUIRE_THAT(read_text(stderr_path), Catch::Contains("study: standard output: No space left on device"));
+  REQUIRE(temporary_files(setup.out).empty());
+}
