@@ -26,7 +26,9 @@
 //
 // Prints the device, one row per case and implementation (forward, backward, their sum,
 // GFLOP/s, and the sum over the fastest implementation's), then at the largest batch the
-// issue's targets: each hand-written conv2d and linear against cuDNN and cuBLAS.
+// issue's targets: each hand-written conv2d and linear against cuDNN and cuBLAS. On the
+// CPU it first measures the machine's FP32 peak (bench/cpu_peak.h), gives each row's
+// share of it, and at the largest batch each conv2d's forward and backward share.
 // --json writes every number. --quick (one call of each case, batch 1, images 4 times
 // smaller) is a smoke test, for the emulated flavour and the CPU in CI.
 #include <algorithm>
@@ -44,6 +46,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cpu_peak.h"
 #include "minidl/core/cuda_runtime.h"
 #include "minidl/core/device.h"
 #include "minidl/core/command_line.h"
@@ -245,6 +248,7 @@ struct Row {
   std::int64_t batch;
   std::optional<Timing> forward, backward;  // absent: the case has no such direction
   double flops = 0;                         // of the directions timed
+  double forward_flops = 0, backward_flops = 0;
   std::string error, note;
   double pair_find_fastest_ms = 0, pair_find_gemm_ms = 0;  // cuDNN's Find times, conv2d only
 
@@ -256,16 +260,18 @@ struct Row {
 };
 
 Row run_case(Case& c, const Options& options) {
-  Row row{c.op, c.shape, c.variant, c.implementation, c.batch, {}, {}, 0, "", "", 0, 0};
+  Row row{c.op, c.shape, c.variant, c.implementation, c.batch, {}, {}, 0, 0, 0, "", "", 0, 0};
   try {
     ops::ImplementationGuard use(c.op, options.device, c.implementation);
     if (c.forward) {
       row.forward = time_calls(c.forward, options);
       row.flops += c.forward_flops;
+      row.forward_flops = c.forward_flops;
     }
     if (c.backward) {
       row.backward = time_calls(c.backward, options);
       row.flops += c.backward_flops;
+      row.backward_flops = c.backward_flops;
     }
     if (c.note) row.note = c.note();
     if (c.library_find_times) std::tie(row.pair_find_fastest_ms, row.pair_find_gemm_ms) = c.library_find_times();
@@ -352,9 +358,38 @@ std::vector<std::string> targets(const std::vector<Row>& rows, std::int64_t N) {
   return lines;
 }
 
+// Each conv2d of the fastest unfused CPU implementation at batch N: forward and backward
+// GFLOP/s apart, each as a share of the peak.
+std::vector<std::string> cpu_ceiling_lines(const std::vector<Row>& rows, std::int64_t N, double peak) {
+  std::map<std::string, const Row*> fastest;  // by shape
+  for (const Row& row : rows)
+    if (row.op == Op::conv2d && row.batch == N && row.variant.empty() && row.ok() &&
+        (!fastest[row.shape] || row.total_ms() < fastest[row.shape]->total_ms()))
+      fastest[row.shape] = &row;
+  std::vector<std::string> lines;
+  for (const auto& [shape, row] : fastest) {
+    auto share = [&](const std::optional<Timing>& timing, double flops) {
+      if (!timing) return std::string("-");
+      const double gflop_per_s = per_second(flops, timing->median_ms) * 1e-9;
+      return fmt::format("{:6.1f} GFLOP/s {:5.1f} % {:<7}", gflop_per_s, 100.0 * gflop_per_s / peak,
+                         gflop_per_s >= 0.75 * peak ? "met" : "NOT met");
+    };
+    lines.push_back(fmt::format("{:<14} {:<10} forward {}  backward {}", shape, row->implementation,
+                                share(row->forward, row->forward_flops), share(row->backward, row->backward_flops)));
+  }
+  return lines;
+}
+
 int run(const Options& options) {
   const char* device_name = options.device == DeviceType::CPU ? "cpu" : "cuda";
   std::printf("bench_ops: %s\n", describe(options).c_str());
+  // On the CPU, the ceiling every GFLOP/s is a share of.
+  std::optional<bench::CpuPeak> peak;
+  if (options.device == DeviceType::CPU) {
+    peak = bench::measure_cpu_peak();
+    std::printf("bench_ops: this machine's FP32 peak: %.1f GFLOP/s on %d threads (FMA probe: %s)\n",
+                peak->gflop_per_s, peak->threads, peak->instructions);
+  }
   std::printf("bench_ops: implementations per op on %s:", device_name);
   std::vector<std::string> registered;  // every name on the device
   for (Op op : ops::all_ops()) {
@@ -387,6 +422,7 @@ int run(const Options& options) {
                                {"warmup", options.warmup},
                                {"reps", options.reps},
                                {"inner", options.inner},
+                               {"peak_gflop_per_s", peak ? nlohmann::json(peak->gflop_per_s) : nlohmann::json()},
                                {"time_unit", "microseconds per call (median of reps samples of inner calls)"},
                                {"results", results}};
     const std::string partial = options.json_path + ".partial";
@@ -430,8 +466,8 @@ int run(const Options& options) {
       auto [it, inserted] = best_ms.emplace(row.group(), row.total_ms());
       if (!inserted) it->second = std::min(it->second, row.total_ms());
     }
-  std::printf("\n%-13s %-14s %-6s %5s  %-14s %10s %10s %10s %9s %8s\n", "op", "shape", "fused", "batch",
-              "implementation", "fwd us", "bwd us", "total us", "GFLOP/s", "vs best");
+  std::printf("\n%-13s %-14s %-6s %5s  %-14s %10s %10s %10s %9s %8s%s\n", "op", "shape", "fused", "batch",
+              "implementation", "fwd us", "bwd us", "total us", "GFLOP/s", "vs best", peak ? "  % peak" : "");
   int failures = 0;
   for (const Row& row : rows) {
     const std::string batch = row.op == Op::sgd ? "-" : std::to_string(row.batch);
@@ -442,9 +478,11 @@ int run(const Options& options) {
       std::printf("error: %s\n", row.error.c_str());
       continue;
     }
-    std::printf("%10s %10s %10.1f %9.1f %7.2fx\n", microseconds(row.forward).c_str(),
-                microseconds(row.backward).c_str(), row.total_ms() * 1e3,
-                per_second(row.flops, row.total_ms()) * 1e-9, row.total_ms() / best_ms[row.group()]);
+    const double gflop_per_s = per_second(row.flops, row.total_ms()) * 1e-9;
+    std::printf("%10s %10s %10.1f %9.1f %7.2fx", microseconds(row.forward).c_str(), microseconds(row.backward).c_str(),
+                row.total_ms() * 1e3, gflop_per_s, row.total_ms() / best_ms[row.group()]);
+    if (peak) std::printf("  %5.1f %%", 100.0 * gflop_per_s / peak->gflop_per_s);
+    std::printf("\n");
   }
   if (options.device == DeviceType::CUDA)
     std::printf("(* marks a case timed as launched: %s)\n",
@@ -460,6 +498,15 @@ int run(const Options& options) {
     std::printf("\ntargets at batch %lld: hand-written forward + backward within 1.25x of the library's\n",
                 static_cast<long long>(largest));
     for (const std::string& line : target_lines) std::printf("%s\n", line.c_str());
+  }
+  if (peak) {
+    const std::vector<std::string> ceiling = cpu_ceiling_lines(rows, largest, peak->gflop_per_s);
+    if (!ceiling.empty()) {
+      std::printf("\nconv2d at batch %lld against the peak (%.1f GFLOP/s), end to end (im2col, GEMM, epilogue); "
+                  "target 75 %%:\n",
+                  static_cast<long long>(largest), peak->gflop_per_s);
+      for (const std::string& line : ceiling) std::printf("%s\n", line.c_str());
+    }
   }
   if (failures > 0) std::printf("\nbench_ops: %d cases failed (see above)\n", failures);
   return failures > 0 ? 1 : 0;

@@ -1,6 +1,8 @@
 #include "minidl/core/parallel.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -30,9 +32,31 @@ int default_thread_count() {
 // workers): a parallel_for from there runs serially instead of waiting on the pool.
 thread_local bool t_inside_parallel_for = false;
 
+// Waits until done() is true: first spinning for up to kSpin (a fork-join of a training
+// step at batch 10 comes every few tens of microseconds, and a thread woken from the
+// kernel on this kind of VM takes 10 to 50 us to run again), then asleep on the
+// condition variable, which whoever makes done() true notifies under the mutex.
+constexpr auto kSpin = std::chrono::microseconds(50);
+
+template <typename Done>
+void spin_then_wait(std::mutex& mutex, std::condition_variable& condition, Done done) {
+  const auto give_up = std::chrono::steady_clock::now() + kSpin;
+  for (int i = 0; !done(); ++i) {
+    if (i % 64 == 63 && std::chrono::steady_clock::now() > give_up) {
+      std::unique_lock lock(mutex);
+      condition.wait(lock, done);
+      return;
+    }
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#endif
+  }
+}
+
 // Workers 1..T-1 wait for a job; the caller is thread 0. A job is published by
-// bumping generation under the mutex; each worker runs its range and counts
-// itself done; the caller waits until all have.
+// bumping generation (under the mutex, for the sleepers); each worker runs its range
+// and counts itself done; the caller waits until all have. Both waits spin a little
+// before they sleep (spin_then_wait).
 class ThreadPool {
  public:
   explicit ThreadPool(int threads) {
@@ -43,7 +67,7 @@ class ThreadPool {
     {
       std::lock_guard lock(mutex_);
       stopping_ = true;
-      ++generation_;
+      generation_.fetch_add(1, std::memory_order_release);
     }
     job_ready_.notify_all();
     for (std::thread& worker : workers_) worker.join();
@@ -56,14 +80,13 @@ class ThreadPool {
       std::lock_guard lock(mutex_);
       body_ = &body;
       count_ = count;
-      pending_ = static_cast<int>(workers_.size());
+      pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
       error_ = nullptr;
-      ++generation_;
+      generation_.fetch_add(1, std::memory_order_release);
     }
     job_ready_.notify_all();
     run_range(0, body, count);
-    std::unique_lock lock(mutex_);
-    job_done_.wait(lock, [this] { return pending_ == 0; });
+    spin_then_wait(mutex_, job_done_, [this] { return pending_.load(std::memory_order_acquire) == 0; });
     body_ = nullptr;
     if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
   }
@@ -73,19 +96,21 @@ class ThreadPool {
     t_inside_parallel_for = true;
     std::uint64_t seen = 0;
     for (;;) {
+      spin_then_wait(mutex_, job_ready_, [&] { return generation_.load(std::memory_order_acquire) != seen; });
       const std::function<void(std::int64_t, std::int64_t)>* body;
       std::int64_t count;
       {
-        std::unique_lock lock(mutex_);
-        job_ready_.wait(lock, [&] { return generation_ != seen; });
-        seen = generation_;
+        std::lock_guard lock(mutex_);
+        seen = generation_.load(std::memory_order_relaxed);
         if (stopping_) return;
         body = body_;
         count = count_;
       }
       run_range(thread, *body, count);
-      std::lock_guard lock(mutex_);
-      if (--pending_ == 0) job_done_.notify_one();
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard lock(mutex_);  // the caller may be between its check and its sleep
+        job_done_.notify_one();
+      }
     }
   }
 
@@ -105,11 +130,11 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable job_ready_, job_done_;
-  std::uint64_t generation_ = 0;
+  std::atomic<std::uint64_t> generation_{0};
   bool stopping_ = false;
   const std::function<void(std::int64_t, std::int64_t)>* body_ = nullptr;
   std::int64_t count_ = 0;
-  int pending_ = 0;
+  std::atomic<int> pending_{0};
   std::exception_ptr error_;
 };
 

@@ -130,7 +130,7 @@ TEST_CASE("a chosen implementation runs until the guard that chose it ends") {
   REQUIRE(ops::implementation(ops::Op::conv2d, DeviceType::CPU).name == "gemm");
   REQUIRE_FALSE(ops::implementation_chosen(ops::Op::conv2d, DeviceType::CPU));
   REQUIRE(ops::implementations_summary(DeviceType::CPU) ==
-          "conv2d=gemm max_pool2d=vectorized relu=reference batch_norm2d=vectorized linear=gemm "
+          "conv2d=gemm+relu max_pool2d=vectorized relu=reference batch_norm2d=vectorized linear=gemm "
           "cross_entropy=reference sgd=reference step_metrics=reference divergence_check=reference "
           "gather_normalize=reference");
 }
@@ -175,7 +175,7 @@ TEST_CASE("a registry refuses a name twice on one device and a tensor larger tha
 
 TEST_CASE("the registry's listing names every implementation with what it serves") {
   const std::string listing = ops::registry_listing();
-  REQUIRE_THAT(listing, Catch::Contains("cpu conv2d gemm f32 any size: "));
+  REQUIRE_THAT(listing, Catch::Contains("cpu conv2d gemm f32 any size fuses relu: "));
   REQUIRE_THAT(listing, Catch::Contains("cpu conv2d reference f32, f64 any size: "));
   std::size_t lines = 0;
   for (ops::Op op : ops::all_ops())

@@ -86,7 +86,7 @@ thread_local std::vector<float> t_col;
 
 // doc:conv2d-forward-gemm
 void conv2d_forward_gemm(const float* input, const float* weight, const float* bias, float* output,
-                         const Conv2dShape& shape) {
+                         const Conv2dShape& shape, ops::Activation activation) {
   const std::int64_t K = shape.in_channels * shape.kernel_height * shape.kernel_width;
   const std::int64_t P = shape.out_height * shape.out_width, C_out = shape.out_channels;
   const std::int64_t image_size = shape.in_channels * shape.height * shape.width;
@@ -94,10 +94,10 @@ void conv2d_forward_gemm(const float* input, const float* weight, const float* b
     float* col = scratch(t_col, K * P);
     for (std::int64_t n = first; n < last; ++n) {
       im2col(input + n * image_size, shape, 0, K, col);
-      // output[n] = bias, then += weight · col.
-      float* out = output + n * C_out * P;
-      for (std::int64_t co = 0; co < C_out; ++co) std::fill(out + co * P, out + (co + 1) * P, bias ? bias[co] : 0.0f);
-      gemm(C_out, P, K, row_major(weight, K), row_major(col, P), out, P, /*accumulate=*/true);
+      // output[n] = act(weight · col + bias): the bias and the ReLU in the GEMM's epilogue,
+      // not in passes of their own over the output.
+      gemm(C_out, P, K, row_major(weight, K), row_major(col, P), output + n * C_out * P, P, /*accumulate=*/false,
+           {.row_bias = bias, .relu = activation == ops::Activation::relu});
     }
   });
 }

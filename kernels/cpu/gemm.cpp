@@ -33,13 +33,13 @@ constexpr std::int64_t kNc = 256;  // columns of a packed block of B (multiple o
 // The register tile. packed_a holds kc steps of kMr values of A's column k,
 // packed_b kc steps of kNr values of B's row k. Then
 //   tile(i, j) = sum_{k < kc} packed_a[k*kMr + i] * packed_b[k*kNr + j]   (in order of k)
-//   C(i, j)    = tile(i, j) + (accumulate ? C(i, j) : 0)     for i < rows, j < columns.
-// A full 6 x 16 tile is written to C directly; a partial one (the edges of C)
-// goes through a local tile.
+//   C(i, j)    = act(tile(i, j) + (accumulate ? C(i, j) : bias ? bias[i] : 0))  for i < rows, j < columns,
+// act = ReLU when relu, else none. A full 6 x 16 tile is written to C directly; a
+// partial one (the edges of C) goes through a local tile.
 // doc:gemm-micro-kernel
 [[gnu::always_inline]] inline void micro_kernel_body(std::int64_t kc, const float* packed_a, const float* packed_b,
-                                                     float* c, std::int64_t ldc, bool accumulate, std::int64_t rows,
-                                                     std::int64_t columns) {
+                                                     float* c, std::int64_t ldc, bool accumulate, const float* bias,
+                                                     bool relu, std::int64_t rows, std::int64_t columns) {
   Float8 tile[kMr][2] = {};
   for (std::int64_t k = 0; k < kc; ++k) {
     const Float8 b0 = load8(packed_b + k * kNr), b1 = load8(packed_b + k * kNr + 8);
@@ -49,12 +49,20 @@ constexpr std::int64_t kNc = 256;  // columns of a packed block of B (multiple o
       tile[i][1] += a * b1;
     }
   }
+  const Float8 zero{};
   if (rows == kMr && columns == kNr) {
     for (std::int64_t i = 0; i < kMr; ++i) {
       float* c_row = c + i * ldc;
       if (accumulate) {
         tile[i][0] += load8(c_row);
         tile[i][1] += load8(c_row + 8);
+      } else if (bias) {
+        tile[i][0] += bias[i];
+        tile[i][1] += bias[i];
+      }
+      if (relu) {
+        tile[i][0] = tile[i][0] < zero ? zero : tile[i][0];
+        tile[i][1] = tile[i][1] < zero ? zero : tile[i][1];
       }
       store8(c_row, tile[i][0]);
       store8(c_row + 8, tile[i][1]);
@@ -67,26 +75,29 @@ constexpr std::int64_t kNc = 256;  // columns of a packed block of B (multiple o
     store8(partial[i] + 8, tile[i][1]);
   }
   for (std::int64_t i = 0; i < rows; ++i)
-    for (std::int64_t j = 0; j < columns; ++j) c[i * ldc + j] = partial[i][j] + (accumulate ? c[i * ldc + j] : 0.0f);
+    for (std::int64_t j = 0; j < columns; ++j) {
+      const float sum = partial[i][j] + (accumulate ? c[i * ldc + j] : bias ? bias[i] : 0.0f);
+      c[i * ldc + j] = relu && sum < 0.0f ? 0.0f : sum;
+    }
 }
 
 // The same body compiled twice: for AVX2 + FMA (one fused multiply-add per
 // a * b + tile), and for the baseline instruction set. Chosen once at run time.
 #if defined(__x86_64__)
 [[gnu::target("avx2,fma")]] void micro_kernel_avx2(std::int64_t kc, const float* packed_a, const float* packed_b,
-                                                   float* c, std::int64_t ldc, bool accumulate, std::int64_t rows,
-                                                   std::int64_t columns) {
-  micro_kernel_body(kc, packed_a, packed_b, c, ldc, accumulate, rows, columns);
+                                                   float* c, std::int64_t ldc, bool accumulate, const float* bias,
+                                                   bool relu, std::int64_t rows, std::int64_t columns) {
+  micro_kernel_body(kc, packed_a, packed_b, c, ldc, accumulate, bias, relu, rows, columns);
 }
 #endif
 
 void micro_kernel_baseline(std::int64_t kc, const float* packed_a, const float* packed_b, float* c, std::int64_t ldc,
-                           bool accumulate, std::int64_t rows, std::int64_t columns) {
-  micro_kernel_body(kc, packed_a, packed_b, c, ldc, accumulate, rows, columns);
+                           bool accumulate, const float* bias, bool relu, std::int64_t rows, std::int64_t columns) {
+  micro_kernel_body(kc, packed_a, packed_b, c, ldc, accumulate, bias, relu, rows, columns);
 }
 
-using MicroKernel = void (*)(std::int64_t, const float*, const float*, float*, std::int64_t, bool, std::int64_t,
-                             std::int64_t);
+using MicroKernel = void (*)(std::int64_t, const float*, const float*, float*, std::int64_t, bool, const float*, bool,
+                             std::int64_t, std::int64_t);
 
 MicroKernel choose_micro_kernel() {
 #if defined(__x86_64__)
@@ -139,7 +150,7 @@ void pack_b(MatrixView b, std::int64_t k0, std::int64_t kc, std::int64_t column0
 
 // doc:gemm-blocking
 void gemm(std::int64_t M, std::int64_t N, std::int64_t K, MatrixView a, MatrixView b, float* c, std::int64_t ldc,
-          bool accumulate) {
+          bool accumulate, const GemmEpilogue& epilogue) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     if (!accumulate)
@@ -155,16 +166,19 @@ void gemm(std::int64_t M, std::int64_t N, std::int64_t K, MatrixView a, MatrixVi
     const std::int64_t nc = std::min(kNc, N - column0);
     for (std::int64_t k0 = 0; k0 < K; k0 += kKc) {
       const std::int64_t kc = std::min(kKc, K - k0);
-      // The first block of K overwrites C unless the caller accumulates; later ones add.
+      // The first block of K overwrites C (with the bias added) unless the caller
+      // accumulates; later ones add. The last one applies the activation.
       const bool add_to_c = accumulate || k0 > 0;
+      const bool relu = epilogue.relu && k0 + kc >= K;
       pack_b(b, k0, kc, column0, nc, packed_b.data());
       for (std::int64_t row0 = 0; row0 < M; row0 += kMc) {
         const std::int64_t mc = std::min(kMc, M - row0);
         pack_a(a, row0, mc, k0, kc, packed_a.data());
         for (std::int64_t j = 0; j < nc; j += kNr) {
           for (std::int64_t i = 0; i < mc; i += kMr) {
+            const float* bias = !add_to_c && epilogue.row_bias ? epilogue.row_bias + row0 + i : nullptr;
             micro_kernel(kc, packed_a.data() + i * kc, packed_b.data() + j * kc,
-                         c + (row0 + i) * ldc + column0 + j, ldc, add_to_c, std::min(kMr, mc - i),
+                         c + (row0 + i) * ldc + column0 + j, ldc, add_to_c, bias, relu, std::min(kMr, mc - i),
                          std::min(kNr, nc - j));
           }
         }

@@ -30,9 +30,19 @@ struct MatrixView {
 inline MatrixView row_major(const float* data, std::int64_t ld) { return {data, ld, 1}; }
 inline MatrixView transposed(const float* data, std::int64_t ld) { return {data, 1, ld}; }
 
-// One thread. M, N or K may be 0 (with K == 0, C is zeroed or kept).
+// What gemm applies as it writes C (the fused epilogue of kernels/epilogue.h):
+//   C(i, j) = act(A·B(i, j) + (accumulate ? C(i, j) : row_bias ? row_bias[i] : 0))
+// The bias enters where accumulate's old C would, so filling C with the bias and then
+// accumulating gives the same bits; act is ReLU (x < 0 ? 0 : x, a NaN passes) or none,
+// applied once, to the final sum.
+struct GemmEpilogue {
+  const float* row_bias = nullptr;  // M values, or none
+  bool relu = false;
+};
+
+// One thread. M, N or K may be 0 (with K == 0, C is zeroed or kept; no epilogue).
 void gemm(std::int64_t M, std::int64_t N, std::int64_t K, MatrixView a, MatrixView b, float* c, std::int64_t ldc,
-          bool accumulate);
+          bool accumulate, const GemmEpilogue& epilogue = {});
 
 // The same product on all threads of core/parallel.h: each thread computes a
 // contiguous range of C's columns (whole 16-wide panels), so results are the

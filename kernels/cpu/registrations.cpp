@@ -50,7 +50,7 @@ void conv2d_backward_reference(const Conv2dBackwardArgs& a) {
 
 void conv2d_forward_gemm(const Conv2dForwardArgs& a) {
   cpu::conv2d_forward_gemm(a.input.data<float>(), a.weight.data<float>(), data_or_null<float>(a.bias),
-                           a.output.data<float>(), a.shape);
+                           a.output.data<float>(), a.shape, a.activation);
 }
 
 void conv2d_backward_gemm(const Conv2dBackwardArgs& a) {
@@ -297,7 +297,7 @@ void gather_normalize_reference(const GatherNormalizeArgs& a) {
 
 void register_cpu_implementations(Registries& r) {
   const DeviceType on_cpu = DeviceType::CPU;
-  r.conv2d.add({"gemm", on_cpu, kF32, kAnySize, false, "im2col + cache-blocked AVX2 GEMM on all threads (kernels/cpu/conv2d_gemm.h)"},
+  r.conv2d.add({"gemm", on_cpu, kF32, kAnySize, true, "im2col + cache-blocked AVX2 GEMM on all threads, bias and ReLU in its epilogue (kernels/cpu/conv2d_gemm.h)"},
                {conv2d_forward_gemm, conv2d_backward_gemm});
   r.conv2d.add({"reference", on_cpu, kF32F64, kAnySize, false, "direct convolution in plain loops (kernels/cpu/conv2d.h)"},
                {conv2d_forward_reference, conv2d_backward_reference});
