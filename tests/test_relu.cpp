@@ -49,6 +49,21 @@ TEST_CASE("relu lets NaN through as PyTorch does") {
   REQUIRE(output.data<double>()[1] == 0.0);
 }
 
+TEST_CASE("relu backward passes the gradient where the output is NaN as PyTorch's threshold_backward does") {
+  // PyTorch: grad_input = output <= 0 ? 0 : grad_output, and NaN <= 0 is false.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<Device> devices = {Device::cpu()};
+  if (cuda_is_available()) devices.push_back(Device::cuda());
+  for (const Device device : devices) {
+    INFO(device.str());
+    const Tensor output = Tensor::from_vector<float>({4}, {nan, -0.0f, 0.0f, 2.0f}).to(device);
+    const Tensor grad_output = Tensor::from_vector<float>({4}, {5.0f, 6.0f, 7.0f, 8.0f}).to(device);
+    Tensor grad_input = Tensor::empty({4}, DType::f32, device);
+    ops::relu_backward(grad_output, output, grad_input);
+    REQUIRE(grad_input.to(Device::cpu()).to_vector<float>() == std::vector<float>{5.0f, 0.0f, 0.0f, 8.0f});
+  }
+}
+
 TEST_CASE("relu works in place on the input and on the gradient") {
   Tensor x = Tensor::from_vector<float>({2, 2}, {-1, 2, 3, -4});
   ops::relu_forward(x, x);
