@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "cli.h"
 #include "minidl/core/safetensors.h"
 #include "minidl/data/process.h"
@@ -26,6 +28,7 @@
 
 using namespace minidl;
 using namespace minidl::testing;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -124,7 +127,12 @@ TEST_CASE("the study's flags are parsed and bad ones are named") {
   REQUIRE(args.runs == std::vector<std::string>{"control", "lr_decay"});  // the study's order
   REQUIRE(args.options.epochs == 2);
   REQUIRE(*args.options.lr == 0.05);
-  REQUIRE(args.options.seed == 7);
+  REQUIRE(args.seeds == std::vector<std::uint64_t>{7});
+  REQUIRE(parse({}).seeds == std::vector<std::uint64_t>{1});
+  REQUIRE(parse({"--seeds", "3,1,2"}).seeds == std::vector<std::uint64_t>{3, 1, 2});
+  REQUIRE_THROWS_MINIDL(parse({"--seeds", "1,2,1"}), "--seeds: seed 1 is given twice");
+  REQUIRE_THROWS_MINIDL(parse({"--seeds", "1,,2"}), "--seeds: '' is not a whole number");
+  REQUIRE_THROWS_MINIDL(parse({"--seeds", "1,-2"}), "--seeds: -2 is out of range (0 to 4294967296)");
   REQUIRE(args.threads == 1);
   REQUIRE(args.implementations.size() == 1);
   REQUIRE(parse({}).runs.size() == 5);
@@ -164,9 +172,9 @@ TEST_CASE("the study binary writes its results report and plots") {
   REQUIRE_THAT(result.output, Catch::Contains("epoch: 1 correct times: "));
 
   const std::string csv = read_text(dir.path() / "out" / "results.csv");
-  REQUIRE(csv.starts_with("run,phase,epoch,lr,batch_size,correct,total,accuracy,total_loss,seconds\n"));
-  REQUIRE_THAT(csv, Catch::Contains("large_batch,train,1,0.1,100,"));
-  REQUIRE_THAT(csv, Catch::Contains("no_preprocessing,test,,,100,"));
+  REQUIRE(csv.starts_with("run,seed,phase,epoch,lr,batch_size,correct,total,accuracy,total_loss,seconds\n"));
+  REQUIRE_THAT(csv, Catch::Contains("large_batch,1,train,1,0.1,100,"));
+  REQUIRE_THAT(csv, Catch::Contains("no_preprocessing,1,test,,,100,"));
   REQUIRE_THAT(read_text(dir.path() / "out" / "results.json"), Catch::Contains("\"study_test_accuracy\": 65.0"));
   const std::string report = read_text(dir.path() / "out" / "report.md");
   REQUIRE_THAT(report, Catch::Contains("| large_batch | 100 | 0.1 |"));
@@ -185,6 +193,94 @@ TEST_CASE("the study binary writes its results report and plots") {
   REQUIRE_THAT(predicted.output, Catch::Contains("(plain network), test images 10..12"));
   REQUIRE_THAT(predicted.output, Catch::Contains("true airplane"));  // image 10 has label 10 % 10 = 0
   REQUIRE_THAT(predicted.output, Catch::Contains(" of 3 correct"));
+}
+
+TEST_CASE("a claim holds on the means only beyond twice the larger standard deviation") {
+  // Test accuracies of three seeds per run, made up: the report's verdicts follow from them.
+  auto runs_of = [](const char* name, std::vector<std::int64_t> correct) {
+    std::vector<study::RunResult> runs;
+    for (std::size_t i = 0; i < correct.size(); ++i) {
+      study::RunResult run;
+      run.spec = study::find_run(name);
+      run.seed = i + 1;
+      run.test = {.correct = correct[i], .total = 100};
+      run.epochs = {{.epoch = 0, .lr = 0.1, .train = {.correct = 50, .total = 100, .total_loss = 1.0}}};
+      runs.push_back(run);
+    }
+    return runs;
+  };
+  std::vector<study::RunResult> runs;
+  for (auto& part : {runs_of("control", {40, 41, 42}), runs_of("large_batch", {70, 71, 72}),
+                     runs_of("lr_decay", {41, 50, 32}), runs_of("batch_norm", {30, 31, 32})})
+    runs.insert(runs.end(), part.begin(), part.end());
+  TempDir dir;
+  study::write_report((dir.path() / "report.md").string(), {.seeds = {1, 2, 3}, .epochs = 1}, runs, false);
+  const std::string report = read_text(dir.path() / "report.md");
+  INFO(report);
+  // means 71 and 41, sds 1 and 1: +30 points > 2
+  REQUIRE_THAT(report, Catch::Contains("- a larger batch beats the control: large_batch 71.00 ± 1.00 % vs control "
+                                       "41.00 ± 1.00 % (+30.00 points; twice the larger sd: 2.00): holds"));
+  // mean 41, sd 9: 0 points, within 18
+  REQUIRE_THAT(report, Catch::Contains("- lr decay beats the control: lr_decay 41.00 ± 9.00 % vs control 41.00 ± 1.00 % "
+                                       "(+0.00 points; twice the larger sd: 18.00): not shown: within twice the larger "
+                                       "sd"));
+  // mean 31: -10 points, below -2
+  REQUIRE_THAT(report, Catch::Contains("batch_norm 31.00 ± 1.00 % vs control 41.00 ± 1.00 % (-10.00 points; twice the "
+                                       "larger sd: 2.00): does NOT hold: reversed beyond twice the larger sd"));
+  REQUIRE_THAT(report, Catch::Contains("| lr_decay | 10 | 0.1 x0.8/epoch | lr x0.8 each epoch | ~71.00 % | 41.00 ± 9.00 % "
+                                       "(seeds: 41.00, 50.00, 32.00) |"));
+}
+
+TEST_CASE("with several seeds the study reports means and standard deviations and checks its claims on the means") {
+  TempDir dir;
+  write_separable_cifar10(dir.path() / "data");
+  const fs::path out = dir.path() / "out";
+  data::ProcessResult result = data::run_process(
+      {MINIDL_STUDY_BINARY, "--data-dir", (dir.path() / "data").string(), "--records-per-file", "200", "--runs",
+       "large_batch,no_preprocessing", "--epochs", "2", "--device", "cpu", "--seeds", "1,2,3", "--output-dir",
+       out.string()});
+  INFO(result.output);
+  REQUIRE(result.exit_status == 0);
+  REQUIRE_THAT(result.output, Catch::Contains("seeds 1, 2, 3, 2 epochs"));
+  REQUIRE_THAT(result.output, Catch::Contains("== no_preprocessing (seed 3): "));
+
+  // Every seed's numbers and files, apart.
+  const std::string csv = read_text(out / "results.csv");
+  for (const char* row : {"large_batch,1,test,", "large_batch,2,test,", "large_batch,3,test,",
+                          "no_preprocessing,3,train,1,"})
+    REQUIRE_THAT(csv, Catch::Contains(row));
+  const nlohmann::json json = nlohmann::json::parse(read_text(out / "results.json"));
+  REQUIRE(json.at("seeds") == nlohmann::json({1, 2, 3}));
+  REQUIRE(json.at("runs").size() == 6);
+  REQUIRE(json.at("runs")[5].at("seed") == 3);
+  for (const char* file : {"models/large_batch-seed1.safetensors", "models/no_preprocessing-seed3.safetensors",
+                           "checkpoints/large_batch-seed2.safetensors"})
+    REQUIRE(fs::exists(out / file));
+
+  // The report: mean ± sd over the seeds, each seed's figure, and the claim on the means.
+  std::vector<double> accuracies;
+  for (const auto& run : json.at("runs"))
+    if (run.at("name") == "large_batch") accuracies.push_back(run.at("test").at("accuracy").get<double>());
+  REQUIRE(accuracies.size() == 3);
+  const double mean = (accuracies[0] + accuracies[1] + accuracies[2]) / 3;
+  double squares = 0;
+  for (double a : accuracies) squares += (a - mean) * (a - mean);
+  const double sd = std::sqrt(squares / 2);
+  const std::string report = read_text(out / "report.md");
+  REQUIRE_THAT(report, Catch::Contains(fmt::format("| large_batch | 100 | 0.1 | batch 100 | ~71.00 % | {:.2f} ± {:.2f} % "
+                                                   "(seeds: {:.2f}, {:.2f}, {:.2f})",
+                                                   mean, sd, accuracies[0], accuracies[1], accuracies[2])));
+  REQUIRE_THAT(report, Catch::Contains("checked on the means of 3 seeds"));
+  REQUIRE_THAT(report, Catch::Contains(fmt::format("- preprocessing (Normalize + shuffle) helps at batch 100: "
+                                                   "large_batch {:.2f} ± {:.2f} % vs no_preprocessing",
+                                                   mean, sd)));
+  REQUIRE_THAT(report, Catch::Contains("### no_preprocessing, seed 2"));
+  // One band and one mean curve per run, bars with error bars.
+  const std::string script = read_text(out / "plots.gp");
+  REQUIRE_THAT(script, Catch::Contains("with filledcurves"));
+  REQUIRE_THAT(script, Catch::Contains("set style histogram errorbars"));
+  for (const char* plot : {"training_accuracy.png", "training_loss.png", "test_accuracy.png"})
+    if (fs::exists(out / plot)) REQUIRE(fs::file_size(out / plot) > 1000);  // gnuplot may be absent
 }
 
 TEST_CASE("the study binary refuses bad input with a message and no results") {

@@ -27,6 +27,9 @@ options
   --device cpu|cuda        default: cuda when a GPU can be used, else cpu
   --threads N              CPU threads (default: MINIDL_NUM_THREADS, else all cores)
   --seed N                 initial weights and data order (default 1)
+  --seeds LIST             several seeds, comma-separated (e.g. 1,2,3): every run once per seed; the
+                           report gives mean and standard deviation, and checks the study's claims
+                           on the means (files per seed: <run>-seed<N>)
   --data-dir DIR           the CIFAR-10 binary files (else $MINIDL_CIFAR10_DIR, else --download)
   --download               fetch cifar-10-binary.tar.gz (170 MB, MD5-checked) when no data is found
   --output-dir DIR         where results go (default study-results)
@@ -50,6 +53,21 @@ signal, its temporary files removed; --resume goes on from the last checkpoint s
 )";
 
 namespace {
+
+std::vector<std::uint64_t> parse_seeds(std::string_view flag, std::string_view text) {
+  std::vector<std::uint64_t> seeds;
+  while (true) {
+    const std::size_t comma = text.find(',');
+    const auto seed = static_cast<std::uint64_t>(parse_integer(flag, text.substr(0, comma), 0, std::int64_t{1} << 32));
+    for (std::uint64_t earlier : seeds)
+      if (earlier == seed) fail("{}: seed {} is given twice", flag, seed);
+    seeds.push_back(seed);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  if (seeds.size() > 100) fail("{}: {} seeds, at most 100", flag, seeds.size());
+  return seeds;
+}
 
 std::vector<std::string> parse_runs(std::string_view text) {
   std::vector<std::string> wanted;
@@ -122,7 +140,9 @@ StudyArgs parse_study_args(int argc, const char* const* argv) {
     } else if (flag == "--threads") {
       args.threads = static_cast<int>(parse_integer(flag, value, 1, 1024));
     } else if (flag == "--seed") {
-      args.options.seed = static_cast<std::uint64_t>(parse_integer(flag, value, 0, std::int64_t{1} << 32));
+      args.seeds = {static_cast<std::uint64_t>(parse_integer(flag, value, 0, std::int64_t{1} << 32))};
+    } else if (flag == "--seeds") {
+      args.seeds = parse_seeds(flag, value);
     } else if (flag == "--data-dir") {
       args.data_dir = std::string(value);
     } else if (flag == "--output-dir") {

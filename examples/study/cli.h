@@ -16,6 +16,7 @@ extern const char* const kUsage;
 struct StudyArgs {
   StudyOptions options;
   std::vector<std::string> runs;  // names, in the study's order
+  std::vector<std::uint64_t> seeds = {1};  // --seeds (or --seed): every run once per seed, in this order
   std::optional<std::string> data_dir;
   bool download = false;
   bool deterministic = false;  // ops::set_deterministic (kernels/implementation.h)

@@ -91,46 +91,53 @@ int run(int argc, char** argv) {
                                           (options.graphs ? ", each training step one CUDA graph" : ""),
                        .data = fmt::format("{} ({} training, {} test images)", data_dir, train.size(), test.size()),
                        .date = utc_now(),
-                       .seed = options.seed,
+                       .seeds = args.seeds,
                        .epochs = options.epochs};
+  options.seed_in_file_names = args.seeds.size() > 1;
   write_standard_output(fmt::format(
-      "minidl study: device {}\n  implementations: {}\n  data: {}\n  seed {}, {} epochs, runs: {}\n  output: {}\n",
-      context.device, context.implementations, context.data, context.seed, context.epochs,
-      fmt::join(args.runs, ", "), options.output_dir));
+      "minidl study: device {}\n  implementations: {}\n  data: {}\n  {} {}, {} epochs, runs: {}\n  output: {}\n",
+      context.device, context.implementations, context.data, args.seeds.size() > 1 ? "seeds" : "seed",
+      fmt::join(args.seeds, ", "), context.epochs, fmt::join(args.runs, ", "), options.output_dir));
   Output output{.line = [](const std::string& line) { write_standard_output(line + "\n"); },
                 .progress = [](const std::string& partial) { write_standard_output(partial); }};
   const std::string dir = options.output_dir;
   std::vector<RunResult> results;
-  for (const std::string& name : args.runs) {
-    const RunSpec& spec = find_run(name);
-    if (stop_requested()) {
-      write_standard_output(fmt::format("\nstudy: stopped by {} before run {}; `--resume` with the same flags goes on\n",
-                                        signal_name(stop_signal()), name));
-      return 0;
+  // Every run once per seed, seed after seed.
+  for (const std::uint64_t seed : args.seeds) {
+    options.seed = seed;
+    for (const std::string& name : args.runs) {
+      const RunSpec& spec = find_run(name);
+      const std::string which = args.seeds.size() > 1 ? fmt::format("{} (seed {})", name, seed) : name;
+      if (stop_requested()) {
+        write_standard_output(fmt::format("\nstudy: stopped by {} before run {}; `--resume` with the same flags goes on\n",
+                                          signal_name(stop_signal()), which));
+        return 0;
+      }
+      write_standard_output(fmt::format("\n== {}: {} ==\n", which, spec.description));
+      RunResult result = run_study(spec, train, test, options, output);
+      if (result.interrupted) {
+        write_standard_output(fmt::format(
+            "\nstudy: stopped by {} in run {} at epoch {} after step {}: its training state is in {}; "
+            "`--resume` with the same flags goes on from there\n",
+            signal_name(stop_signal()), which, result.interrupted->epoch, result.interrupted->steps_done,
+            result.interrupted->checkpoint_path));
+        return 0;
+      }
+      results.push_back(result);
+      write_standard_output(fmt::format("   ({:.0f} s)\n", results.back().seconds));
+      // Results are written as they come, so an interrupted study keeps its finished runs.
+      write_results_csv(dir + "/results.csv", results);
+      write_results_json(dir + "/results.json", context, results);
     }
-    write_standard_output(fmt::format("\n== {}: {} ==\n", spec.name, spec.description));
-    RunResult result = run_study(spec, train, test, options, output);
-    if (result.interrupted) {
-      write_standard_output(fmt::format(
-          "\nstudy: stopped by {} in run {} at epoch {} after step {}: its training state is in {}; "
-          "`--resume` with the same flags goes on from there\n",
-          signal_name(stop_signal()), name, result.interrupted->epoch, result.interrupted->steps_done,
-          result.interrupted->checkpoint_path));
-      return 0;
-    }
-    results.push_back(result);
-    write_standard_output(fmt::format("   ({:.0f} s)\n", results.back().seconds));
-    // Results are written as they come, so an interrupted study keeps its finished runs.
-    write_results_csv(dir + "/results.csv", results);
-    write_results_json(dir + "/results.json", context, results);
   }
   std::string plot_problem = draw_plots(dir, results);
   if (!plot_problem.empty()) fmt::print(stderr, "study: warning: no plots: {}\n", plot_problem);
   write_report(dir + "/report.md", context, results, plot_problem.empty());
 
-  write_standard_output(fmt::format("\n{:<18} {:>14} {:>14} {:>10}\n", "run", "test accuracy", "study", "wall time"));
+  write_standard_output(fmt::format("\n{:<18} {:>6} {:>14} {:>14} {:>10}\n", "run", "seed", "test accuracy", "study",
+                                    "wall time"));
   for (const RunResult& result : results)
-    write_standard_output(fmt::format("{:<18} {:>12.2f} % {:>12.2f} % {:>8.0f} s\n", result.spec.name,
+    write_standard_output(fmt::format("{:<18} {:>6} {:>12.2f} % {:>12.2f} % {:>8.0f} s\n", result.spec.name, result.seed,
                                       result.test.accuracy(), result.spec.study_test_accuracy, result.seconds));
   write_standard_output(fmt::format("\nresults: {}/results.csv, {}/results.json, {}/report.md\n", dir, dir, dir));
   return 0;

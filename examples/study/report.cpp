@@ -1,5 +1,7 @@
 #include "report.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <system_error>
 
@@ -24,11 +26,49 @@ std::string lr_text(const RunSpec& spec) {
   return spec.lr_gamma == 1.0 ? fmt::format("{}", spec.lr) : fmt::format("{} x{}/epoch", spec.lr, spec.lr_gamma);
 }
 
-const RunResult* find(const std::vector<RunResult>& runs, const std::string& name) {
-  for (const RunResult& run : runs)
-    if (run.spec.name == name) return &run;
+// The results of one run over the seeds, in the order they ran.
+struct RunSeeds {
+  const RunSpec* spec = nullptr;
+  std::vector<const RunResult*> seeds;
+};
+
+// The runs by name, in the order each first ran.
+std::vector<RunSeeds> by_run(const std::vector<RunResult>& runs) {
+  std::vector<RunSeeds> groups;
+  for (const RunResult& run : runs) {
+    auto group = std::find_if(groups.begin(), groups.end(),
+                              [&](const RunSeeds& g) { return g.spec->name == run.spec.name; });
+    if (group == groups.end()) group = groups.insert(groups.end(), RunSeeds{&run.spec, {}});
+    group->seeds.push_back(&run);
+  }
+  return groups;
+}
+
+const RunSeeds* find(const std::vector<RunSeeds>& groups, const std::string& name) {
+  for (const RunSeeds& group : groups)
+    if (group.spec->name == name) return &group;
   return nullptr;
 }
+
+// Mean and sample standard deviation (divided by n - 1; 0 for a single value).
+struct Spread {
+  double mean = 0.0, sd = 0.0;
+};
+
+template <typename Value>
+Spread spread_of(const RunSeeds& group, Value value) {
+  Spread result;
+  const auto n = static_cast<double>(group.seeds.size());
+  for (const RunResult* run : group.seeds) result.mean += value(*run) / n;
+  if (group.seeds.size() > 1) {
+    double squares = 0.0;
+    for (const RunResult* run : group.seeds) squares += (value(*run) - result.mean) * (value(*run) - result.mean);
+    result.sd = std::sqrt(squares / (n - 1.0));
+  }
+  return result;
+}
+
+double test_accuracy(const RunResult& run) { return run.test.accuracy(); }
 
 nlohmann::json pass_json(const PassResult& pass) {
   return {{"correct", pass.correct},       {"total", pass.total},     {"accuracy", pass.accuracy()},
@@ -37,17 +77,30 @@ nlohmann::json pass_json(const PassResult& pass) {
 
 // The comparisons the study draws: each method against the control, and
 // preprocessing (large_batch: normalized and shuffled at batch 100) against none
-// (no_preprocessing: the same batch and lr without either).
-std::vector<std::string> comparisons(const std::vector<RunResult>& runs) {
+// (no_preprocessing: the same batch and lr without either). With several seeds each is
+// checked on the means: it holds when the difference of the means exceeds twice the
+// larger standard deviation, is reversed when it is below minus that, and is not shown
+// in between.
+std::vector<std::string> comparisons(const std::vector<RunSeeds>& groups) {
   std::vector<std::string> lines;
   auto compare = [&](const char* better, const char* worse, const char* claim) {
-    const RunResult* a = find(runs, better);
-    const RunResult* b = find(runs, worse);
+    const RunSeeds* a = find(groups, better);
+    const RunSeeds* b = find(groups, worse);
     if (a == nullptr || b == nullptr) return;
-    const double difference = a->test.accuracy() - b->test.accuracy();
-    lines.push_back(fmt::format("- {}: {} {:.2f} % vs {} {:.2f} % ({:+.2f} points): {}", claim, better,
-                                a->test.accuracy(), worse, b->test.accuracy(), difference,
-                                difference > 0 ? "holds" : "does NOT hold in this run"));
+    const Spread sa = spread_of(*a, test_accuracy), sb = spread_of(*b, test_accuracy);
+    const double difference = sa.mean - sb.mean;
+    if (a->seeds.size() == 1 && b->seeds.size() == 1) {
+      lines.push_back(fmt::format("- {}: {} {:.2f} % vs {} {:.2f} % ({:+.2f} points): {}", claim, better, sa.mean,
+                                  worse, sb.mean, difference, difference > 0 ? "holds" : "does NOT hold in this run"));
+      return;
+    }
+    const double threshold = 2.0 * std::max(sa.sd, sb.sd);
+    const char* verdict = difference > threshold    ? "holds"
+                          : difference < -threshold ? "does NOT hold: reversed beyond twice the larger sd"
+                                                    : "not shown: within twice the larger sd";
+    lines.push_back(fmt::format("- {}: {} {:.2f} ± {:.2f} % vs {} {:.2f} ± {:.2f} % ({:+.2f} points; twice the larger "
+                                "sd: {:.2f}): {}",
+                                claim, better, sa.mean, sa.sd, worse, sb.mean, sb.sd, difference, threshold, verdict));
   };
   compare("large_batch", "control", "a larger batch beats the control");
   compare("lr_decay", "control", "lr decay beats the control");
@@ -59,9 +112,9 @@ std::vector<std::string> comparisons(const std::vector<RunResult>& runs) {
 }  // namespace
 
 void write_results_csv(const std::string& path, const std::vector<RunResult>& runs) {
-  std::string csv = "run,phase,epoch,lr,batch_size,correct,total,accuracy,total_loss,seconds\n";
+  std::string csv = "run,seed,phase,epoch,lr,batch_size,correct,total,accuracy,total_loss,seconds\n";
   auto row = [&](const RunResult& run, const char* phase, std::string epoch, std::string lr, const PassResult& pass) {
-    csv += fmt::format("{},{},{},{},{},{},{},{:.3f},{:.3f},{:.3f}\n", run.spec.name, phase, epoch, lr,
+    csv += fmt::format("{},{},{},{},{},{},{},{},{:.3f},{:.3f},{:.3f}\n", run.spec.name, run.seed, phase, epoch, lr,
                        run.spec.batch_size, pass.correct, pass.total, pass.accuracy(), pass.total_loss, pass.seconds);
   };
   for (const RunResult& run : runs) {
@@ -77,10 +130,11 @@ void write_results_json(const std::string& path, const StudyContext& context, co
   nlohmann::ordered_json json = {{"machine", context.machine},     {"device", context.device},
                                  {"implementations", context.implementations},
                                  {"data", context.data},           {"date", context.date},
-                                 {"seed", context.seed},           {"epochs", context.epochs}};
+                                 {"seeds", context.seeds},         {"epochs", context.epochs}};
   json["runs"] = nlohmann::ordered_json::array();
   for (const RunResult& run : runs) {
     nlohmann::ordered_json entry = {{"name", run.spec.name},
+                                    {"seed", run.seed},
                                     {"batch_size", run.spec.batch_size},
                                     {"lr", run.spec.lr},
                                     {"lr_gamma", run.spec.lr_gamma},
@@ -106,35 +160,61 @@ void write_results_json(const std::string& path, const StudyContext& context, co
 
 void write_report(const std::string& path, const StudyContext& context, const std::vector<RunResult>& runs,
                   bool plots_drawn) {
+  const std::vector<RunSeeds> groups = by_run(runs);
+  const bool several = context.seeds.size() > 1;
   std::string md = "# CIFAR-10 study: network-optimization methods on a small CNN, reproduced with minidl\n\n";
   md += fmt::format(
-      "Plain SGD (no momentum), {} epochs, seed {}. Machine: {}. Device: {}. Date: {}.\n\n"
+      "Plain SGD (no momentum), {} epochs, {} {}. Machine: {}. Device: {}. Date: {}.\n\n"
       "Implementations: `{}`.\n\nData: {}.\n\n",
-      context.epochs, context.seed, context.machine, context.device, context.date, context.implementations,
-      context.data);
+      context.epochs, several ? "seeds" : "seed", fmt::join(context.seeds, ", "), context.machine, context.device,
+      context.date, context.implementations, context.data);
+  if (several)
+    md += fmt::format("Each run trained once per seed; a figure a ± b is the mean over the {} seeds ± their sample "
+                      "standard deviation, and times are means.\n\n",
+                      context.seeds.size());
   md += "| run | batch | lr | what differs | study's test accuracy | minidl test accuracy | last epoch's training "
         "accuracy | wall time | CPU time |\n|---|---|---|---|---|---|---|---|---|\n";
-  for (const RunResult& run : runs) {
-    std::string test = fmt::format("{:.2f} %", run.test.accuracy());
-    if (run.test_batch_statistics)
-      test += fmt::format(" (eval mode); {:.2f} % with batch statistics", run.test_batch_statistics->accuracy());
-    const double train_accuracy = run.epochs.empty() ? 0.0 : run.epochs.back().train.accuracy();
-    md += fmt::format("| {} | {} | {} | {} | {} | {} | {:.2f} % | {:.0f} s | {:.0f} s |\n", run.spec.name,
-                      run.spec.batch_size, lr_text(run.spec), run.spec.description, study_accuracy_text(run.spec), test,
-                      train_accuracy, run.seconds, run.cpu_seconds);
+  for (const RunSeeds& group : groups) {
+    const RunSpec& spec = *group.spec;
+    auto figure = [&](auto value) {
+      const Spread s = spread_of(group, value);
+      return group.seeds.size() > 1 ? fmt::format("{:.2f} ± {:.2f} %", s.mean, s.sd) : fmt::format("{:.2f} %", s.mean);
+    };
+    std::string test = figure(test_accuracy);
+    if (group.seeds.size() > 1) {
+      std::vector<std::string> each;
+      for (const RunResult* run : group.seeds) each.push_back(fmt::format("{:.2f}", run->test.accuracy()));
+      test += fmt::format(" (seeds: {})", fmt::join(each, ", "));
+    }
+    if (group.seeds.front()->test_batch_statistics)
+      test += " (eval mode); " +
+              figure([](const RunResult& run) { return run.test_batch_statistics->accuracy(); }) +
+              " with batch statistics";
+    const std::string train = figure([](const RunResult& run) {
+      return run.epochs.empty() ? 0.0 : run.epochs.back().train.accuracy();
+    });
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {:.0f} s | {:.0f} s |\n", spec.name, spec.batch_size,
+                      lr_text(spec), spec.description, study_accuracy_text(spec), test, train,
+                      spread_of(group, [](const RunResult& run) { return run.seconds; }).mean,
+                      spread_of(group, [](const RunResult& run) { return run.cpu_seconds; }).mean);
   }
-  std::vector<std::string> claims = comparisons(runs);
+  std::vector<std::string> claims = comparisons(groups);
   if (!claims.empty()) {
-    md += "\n## The study's claims, checked (one seed: differences of about a point are within noise)\n\n";
+    md += several ? fmt::format("\n## The study's claims, checked on the means of {} seeds (a claim holds when the "
+                                "difference of the means exceeds twice the larger standard deviation)\n\n",
+                                context.seeds.size())
+                  : "\n## The study's claims, checked (one seed: differences of about a point are within noise)\n\n";
     for (const std::string& line : claims) md += line + "\n";
   }
   if (plots_drawn) {
     md += "\n## Plots\n\n![Training accuracy per epoch](training_accuracy.png)\n\n"
           "![Training loss per epoch](training_loss.png)\n\n![Test accuracy per run](test_accuracy.png)\n";
+    if (several) md += "\nCurves are the means over the seeds, the bands ± one standard deviation; bars likewise.\n";
   }
   md += "\n## Per epoch, as the study printed it\n";
   for (const RunResult& run : runs) {
-    md += fmt::format("\n### {}\n\n```\n", run.spec.name);
+    md += several ? fmt::format("\n### {}, seed {}\n\n```\n", run.spec.name, run.seed)
+                  : fmt::format("\n### {}\n\n```\n", run.spec.name);
     for (const EpochResult& epoch : run.epochs) md += epoch_line(epoch) + "\n";
     md += test_line(run.test) + "\n";
     if (run.test_batch_statistics) md += test_line(*run.test_batch_statistics) + " (batch statistics)\n";
@@ -154,29 +234,36 @@ std::string temporary_plot_name(const char* plot) { return fmt::format("{}.tmp-{
 // directory and every file is named relative to it (a directory name pasted into the
 // script could end its quotes and run a command through gnuplot's system()). Run
 // names come from the study's own table.
-std::string plot_script(const std::vector<RunResult>& runs) {
+std::string plot_script(const std::vector<RunSeeds>& groups) {
   std::string script = "set terminal pngcairo size 900,560 font ',11' noenhanced\nset datafile separator whitespace\n"
-                       "set grid\nset key outside right\nset xlabel 'epoch'\n";
-  auto lines = [&](int column) {
+                       "set grid\nset key outside right\nset xlabel 'epoch'\nset style fill transparent solid 0.2 "
+                       "noborder\n";
+  // Each run's mean as a line, and a band of ± one standard deviation around it (no
+  // width with one seed). low and high are gnuplot expressions of the columns.
+  auto curves = [&](int mean, const std::string& low, const std::string& high) {
     std::string plot = "plot ";
-    for (std::size_t i = 0; i < runs.size(); ++i)
-      plot += fmt::format("{}'plots.dat' index {} using 1:{} with linespoints title '{}'", i ? ", " : "", i, column,
-                          runs[i].spec.name);
+    for (std::size_t i = 0; i < groups.size(); ++i)
+      plot += fmt::format("{}'plots.dat' index {} using 1:({}):({}) with filledcurves lc {} notitle, "
+                          "'' index {} using 1:{} with linespoints lc {} title '{}'",
+                          i ? ", " : "", i, low, high, i + 1, i, mean, i + 1, groups[i].spec->name);
     return plot + "\n";
   };
   script += fmt::format("set output '{}'\n", temporary_plot_name(kPlots[0])) +
-            "set ylabel 'training accuracy (%)'\nset title 'Training accuracy per epoch'\n" + lines(2);
+            "set ylabel 'training accuracy (%)'\nset title 'Training accuracy per epoch'\n" +
+            curves(2, "$2-$3", "$2+$3");
+  // On the log scale the band's lower edge stays above 0.
   script += fmt::format("set output '{}'\n", temporary_plot_name(kPlots[1])) +
             "set ylabel 'total loss (sum of batch means)'\nset logscale y\nset title 'Training loss per epoch'\n" +
-            lines(3) + "unset logscale y\n";
+            curves(4, "$4-$5 > $4/100 ? $4-$5 : $4/100", "$4+$5") + "unset logscale y\n";
   script += fmt::format("set output '{}'\n", temporary_plot_name(kPlots[2]));
   script += fmt::format(
       "set title 'Test accuracy per run'\nset ylabel 'test accuracy (%)'\n"
-      "unset xlabel\nset yrange [0:100]\nset style data histograms\nset style histogram clustered gap 1\n"
+      "unset xlabel\nset yrange [0:100]\nset style data histograms\nset style histogram errorbars gap 1 lw 1\n"
       "set style fill solid 0.8 border -1\nset xtics rotate by -20\n"
-      "plot 'plots.dat' index {} using 2:xtic(1) title 'minidl', '' index {} using 3 title \"study (reported)\"\n"
+      "plot 'plots.dat' index {} using 2:3:xtic(1) title 'minidl (mean, ± sd)', '' index {} using 4:(0) title "
+      "\"study (reported)\"\n"
       "set output\n",
-      runs.size(), runs.size());
+      groups.size(), groups.size());
   return script;
 }
 
@@ -184,20 +271,30 @@ std::string plot_script(const std::vector<RunResult>& runs) {
 
 std::string draw_plots(const std::string& dir, const std::vector<RunResult>& runs) {
   namespace fs = std::filesystem;
-  // plots.dat: one block per run (epoch, training accuracy, training loss), blocks
-  // separated by two blank lines for gnuplot's `index`; then a block of test accuracies.
+  // plots.dat: one block per run (epoch, then the mean and standard deviation over the
+  // seeds of training accuracy and of training loss), blocks separated by two blank
+  // lines for gnuplot's `index`; then a block of test accuracies (run, mean, sd, study's).
+  const std::vector<RunSeeds> groups = by_run(runs);
   std::string data;
-  for (const RunResult& run : runs) {
-    data += fmt::format("# {}\n", run.spec.name);
-    for (const EpochResult& epoch : run.epochs)
-      data += fmt::format("{} {:.4f} {:.4f}\n", epoch.epoch, epoch.train.accuracy(), epoch.train.total_loss);
+  for (const RunSeeds& group : groups) {
+    data += fmt::format("# {}: epoch, training accuracy mean and sd, training loss mean and sd\n", group.spec->name);
+    const std::size_t epochs = group.seeds.front()->epochs.size();
+    for (std::size_t e = 0; e < epochs; ++e) {
+      const Spread accuracy = spread_of(group, [e](const RunResult& run) { return run.epochs.at(e).train.accuracy(); });
+      const Spread loss = spread_of(group, [e](const RunResult& run) { return run.epochs.at(e).train.total_loss; });
+      data += fmt::format("{} {:.4f} {:.4f} {:.4f} {:.4f}\n", group.seeds.front()->epochs[e].epoch, accuracy.mean,
+                          accuracy.sd, loss.mean, loss.sd);
+    }
     data += "\n\n";
   }
-  data += "# run minidl study\n";
-  for (const RunResult& run : runs)
-    data += fmt::format("{} {:.4f} {:.4f}\n", run.spec.name, run.test.accuracy(), run.spec.study_test_accuracy);
+  data += "# run, minidl test accuracy mean and sd, study\n";
+  for (const RunSeeds& group : groups) {
+    const Spread accuracy = spread_of(group, test_accuracy);
+    data += fmt::format("{} {:.4f} {:.4f} {:.4f}\n", group.spec->name, accuracy.mean, accuracy.sd,
+                        group.spec->study_test_accuracy);
+  }
   write_file_atomically((fs::path(dir) / "plots.dat").string(), data, "plots");
-  write_file_atomically((fs::path(dir) / "plots.gp").string(), plot_script(runs), "plots");
+  write_file_atomically((fs::path(dir) / "plots.gp").string(), plot_script(groups), "plots");
 
   // Every plot is replaced only when gnuplot drew them all; when it did not, the
   // plots of an earlier study are removed too (they would sit beside results that

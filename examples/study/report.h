@@ -1,7 +1,8 @@
 // What the study writes after its runs, into the output directory:
-//   results.csv    one row per run and epoch (phase train), and the test passes
+//   results.csv    one row per run, seed and epoch (phase train), and the test passes
 //   results.json   the same, with the run settings and the machine
-//   report.md      the measured numbers beside the study's, comparisons, plots
+//   report.md      the measured numbers beside the study's (with several seeds: mean ±
+//                  sample standard deviation), the study's claims checked, plots
 //   training_accuracy.png, training_loss.png, test_accuracy.png   drawn by gnuplot
 // Every file is replaced atomically (core/atomic_file.h).
 #pragma once
@@ -20,7 +21,7 @@ struct StudyContext {
   std::string implementations;  // ops::implementations_summary
   std::string data;             // the data directory and split sizes
   std::string date;             // UTC, ISO 8601
-  std::uint64_t seed = 0;
+  std::vector<std::uint64_t> seeds;  // every run ran once per seed
   int epochs = 0;
 };
 

@@ -167,8 +167,13 @@ std::string test_line(const PassResult& test) {
                      test.total_loss);
 }
 
+std::string run_file_stem(const StudyOptions& options, const std::string& run) {
+  return options.seed_in_file_names ? fmt::format("{}-seed{}", run, options.seed) : run;
+}
+
 std::string checkpoint_path(const StudyOptions& options, const std::string& run) {
-  return (std::filesystem::path(options.output_dir) / "checkpoints" / (run + ".safetensors")).string();
+  return (std::filesystem::path(options.output_dir) / "checkpoints" / (run_file_stem(options, run) + ".safetensors"))
+      .string();
 }
 
 RunResult run_study(const RunSpec& run, const data::Cifar10& train, const data::Cifar10& test,
@@ -177,6 +182,7 @@ RunResult run_study(const RunSpec& run, const data::Cifar10& train, const data::
   const std::clock_t cpu_start = std::clock();
   RunResult result;
   result.spec = run;
+  result.seed = options.seed;
   if (options.batch_size) result.spec.batch_size = *options.batch_size;
   if (options.lr) result.spec.lr = *options.lr;
   const RunSpec& spec = result.spec;
@@ -228,7 +234,9 @@ RunResult run_study(const RunSpec& run, const data::Cifar10& train, const data::
 
   // torch.save(net.state_dict(), PATH); net = Net(); net.load_state_dict(torch.load(PATH))
   std::filesystem::create_directories(std::filesystem::path(options.output_dir) / "models");
-  result.model_path = (std::filesystem::path(options.output_dir) / "models" / (spec.name + ".safetensors")).string();
+  result.model_path =
+      (std::filesystem::path(options.output_dir) / "models" / (run_file_stem(options, spec.name) + ".safetensors"))
+          .string();
   save_safetensors(result.model_path, net->state_dict(),
                    {{"format", "pt"}, {"run", spec.name}, {"epochs", std::to_string(options.epochs)},
                     {"seed", std::to_string(options.seed)}});

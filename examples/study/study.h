@@ -62,6 +62,7 @@ struct StudyOptions {
   std::optional<double> lr;                // overrides every run's
   Device device = Device::cpu();
   std::uint64_t seed = 1;          // initial weights and shuffling
+  bool seed_in_file_names = false;  // checkpoints and models as <run>-seed<N>: several seeds share the output dir
   std::string output_dir = "study-results";
   bool progress_bar = false;       // redraws one line while an epoch runs (a terminal)
   bool resume = false;             // go on from output_dir/checkpoints/<run>.safetensors when it exists
@@ -71,7 +72,9 @@ struct StudyOptions {
   std::function<bool()> stop_requested;      // polled after each step; true: save a checkpoint and return
 };
 
-// Where a run's checkpoint lives.
+// A run's files are named <run>, or <run>-seed<N> with options.seed_in_file_names.
+std::string run_file_stem(const StudyOptions& options, const std::string& run);
+// Where a run's checkpoint lives: output_dir/checkpoints/<stem>.safetensors.
 std::string checkpoint_path(const StudyOptions& options, const std::string& run);
 
 // One pass over a data set.
@@ -99,6 +102,7 @@ struct Interruption {
 
 struct RunResult {
   RunSpec spec;               // with the overrides applied
+  std::uint64_t seed = 0;     // the seed it ran with (StudyOptions::seed)
   std::vector<EpochResult> epochs;
   PassResult test;            // eval mode (running statistics), after reloading the saved model
   std::optional<PassResult> test_batch_statistics;  // batch_norm only: train-mode BatchNorm, as the study tested
