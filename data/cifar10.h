@@ -28,6 +28,9 @@ inline constexpr int kCifar10Classes = 10;
 inline constexpr std::int64_t kCifar10ImageBytes = kCifar10Channels * kCifar10Height * kCifar10Width;  // 3,072
 inline constexpr std::int64_t kCifar10RecordBytes = 1 + kCifar10ImageBytes;                            // 3,073
 inline constexpr std::int64_t kCifar10RecordsPerFile = 10'000;
+/// The ten classes' names, by label (CIFAR-10's batches.meta.txt).
+inline constexpr const char* kCifar10ClassNames[kCifar10Classes] = {"airplane", "automobile", "bird",  "cat",  "deer",
+                                                       "dog",      "frog",       "horse", "ship", "truck"};
 ///@}
 
 ///@{

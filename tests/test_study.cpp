@@ -179,10 +179,30 @@ TEST_CASE("the study binary writes its results report and plots") {
   const std::string report = read_text(dir.path() / "out" / "report.md");
   REQUIRE_THAT(report, Catch::Contains("| large_batch | 100 | 0.1 |"));
   REQUIRE_THAT(report, Catch::Contains("preprocessing (Normalize + shuffle) helps at batch 100"));
-  for (const char* plot : {"training_accuracy.png", "training_loss.png", "test_accuracy.png"}) {
+  for (const char* plot : {"training_accuracy.png", "training_loss.png", "test_accuracy.png", "per_class_accuracy.png",
+                           "confusion_large_batch.png", "confusion_no_preprocessing.png"}) {
     INFO(plot);
     REQUIRE(std::filesystem::file_size(dir.path() / "out" / plot) > 1000);
   }
+  // Each run's confusion matrix accounts for every test image, its diagonal for the
+  // correct ones, and the report gives each class's accuracy from it.
+  const nlohmann::json json = nlohmann::json::parse(read_text(dir.path() / "out" / "results.json"));
+  for (const auto& run : json.at("runs")) {
+    INFO(run.at("name"));
+    const auto& confusion = run.at("test_confusion");
+    REQUIRE(confusion.size() == 10);
+    std::int64_t all = 0, diagonal = 0;
+    for (std::size_t truth = 0; truth < 10; ++truth) {
+      REQUIRE(confusion[truth].size() == 10);
+      for (std::size_t predicted = 0; predicted < 10; ++predicted) all += confusion[truth][predicted].get<std::int64_t>();
+      diagonal += confusion[truth][truth].get<std::int64_t>();
+    }
+    REQUIRE(all == run.at("test").at("total").get<std::int64_t>());
+    REQUIRE(diagonal == run.at("test").at("correct").get<std::int64_t>());
+  }
+  REQUIRE_THAT(report, Catch::Contains("## Per class: test accuracy (eval mode)\n\n| class | large_batch | "
+                                       "no_preprocessing |"));
+  REQUIRE_THAT(report, Catch::Contains("| airplane | "));
 
   // The predict example reads a saved model and names the classes of test images.
   data::ProcessResult predicted = data::run_process(
@@ -193,6 +213,30 @@ TEST_CASE("the study binary writes its results report and plots") {
   REQUIRE_THAT(predicted.output, Catch::Contains("(plain network), test images 10..12"));
   REQUIRE_THAT(predicted.output, Catch::Contains("true airplane"));  // image 10 has label 10 % 10 = 0
   REQUIRE_THAT(predicted.output, Catch::Contains(" of 3 correct"));
+
+  // A contact sheet of the images it classified, titled with the predicted and true
+  // classes; the file name is never part of gnuplot's script, so a quote in it is fine.
+  const fs::path sheet = dir.path() / "sheet 'of' images.png";
+  data::ProcessResult drawn = data::run_process(
+      {MINIDL_PREDICT_BINARY, "--model", out + "/models/large_batch.safetensors", "--data-dir",
+       (dir.path() / "data").string(), "--records-per-file", "200", "--count", "12", "--contact-sheet", sheet.string()});
+  INFO(drawn.output);
+  REQUIRE(drawn.exit_status == 0);
+  REQUIRE(fs::file_size(sheet) > 1000);
+  for (const auto& entry : fs::directory_iterator(dir.path()))
+    REQUIRE_FALSE(entry.path().filename().string().starts_with(".contact-sheet-"));  // its working directory is gone
+  data::ProcessResult too_many = data::run_process(
+      {MINIDL_PREDICT_BINARY, "--model", out + "/models/large_batch.safetensors", "--data-dir",
+       (dir.path() / "data").string(), "--records-per-file", "200", "--count", "101", "--contact-sheet", sheet.string()});
+  REQUIRE(too_many.exit_status == 1);
+  REQUIRE_THAT(too_many.output, Catch::Contains("predict: --contact-sheet draws at most 100 images, --count is 101"));
+  data::ProcessResult nowhere = data::run_process(
+      {MINIDL_PREDICT_BINARY, "--model", out + "/models/large_batch.safetensors", "--data-dir",
+       (dir.path() / "data").string(), "--records-per-file", "200", "--count", "2", "--contact-sheet",
+       (dir.path() / "missing" / "sheet.png").string()});
+  REQUIRE(nowhere.exit_status == 1);
+  REQUIRE_THAT(nowhere.output, Catch::Contains("predict: --contact-sheet: cannot make a working directory in " +
+                                               (dir.path() / "missing").string()));
 }
 
 TEST_CASE("a claim holds on the means only beyond twice the larger standard deviation") {

@@ -70,6 +70,23 @@ Spread spread_of(const RunSeeds& group, Value value) {
 
 double test_accuracy(const RunResult& run) { return run.test.accuracy(); }
 
+// A run's test confusion matrix summed over its seeds ([true * 10 + predicted]).
+std::vector<std::int64_t> confusion_of(const RunSeeds& group) {
+  std::vector<std::int64_t> sum(data::kCifar10Classes * data::kCifar10Classes, 0);
+  for (const RunResult* run : group.seeds)
+    for (std::size_t i = 0; i < run->test_confusion.size() && i < sum.size(); ++i) sum[i] += run->test_confusion[i];
+  return sum;
+}
+
+// Percent of class k's test images predicted as k (0 when there are none).
+double class_accuracy(const std::vector<std::int64_t>& confusion, int k) {
+  std::int64_t row = 0;
+  for (int predicted = 0; predicted < data::kCifar10Classes; ++predicted) row += confusion[k * data::kCifar10Classes + predicted];
+  return row > 0 ? 100.0 * static_cast<double>(confusion[k * data::kCifar10Classes + k]) / static_cast<double>(row) : 0.0;
+}
+
+std::string confusion_plot_name(const std::string& run) { return "confusion_" + run + ".png"; }
+
 nlohmann::json pass_json(const PassResult& pass) {
   return {{"correct", pass.correct},       {"total", pass.total},     {"accuracy", pass.accuracy()},
           {"total_loss", pass.total_loss}, {"seconds", pass.seconds}};
@@ -152,6 +169,13 @@ void write_results_json(const std::string& path, const StudyContext& context, co
       entry["epochs"].push_back(e);
     }
     entry["test"] = pass_json(run.test);
+    if (!run.test_confusion.empty()) {
+      nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+      for (int truth = 0; truth < data::kCifar10Classes; ++truth)
+        rows.push_back(std::vector<std::int64_t>(run.test_confusion.begin() + truth * data::kCifar10Classes,
+                                                 run.test_confusion.begin() + (truth + 1) * data::kCifar10Classes));
+      entry["test_confusion"] = rows;  // rows: the true class; columns: the predicted one
+    }
     if (run.test_batch_statistics) entry["test_batch_statistics"] = pass_json(*run.test_batch_statistics);
     json["runs"].push_back(entry);
   }
@@ -206,10 +230,24 @@ void write_report(const std::string& path, const StudyContext& context, const st
                   : "\n## The study's claims, checked (one seed: differences of about a point are within noise)\n\n";
     for (const std::string& line : claims) md += line + "\n";
   }
+  md += fmt::format("\n## Per class: test accuracy (eval mode{})\n\n| class |", several ? ", all seeds together" : "");
+  for (const RunSeeds& group : groups) md += " " + group.spec->name + " |";
+  md += "\n|---|";
+  for (std::size_t i = 0; i < groups.size(); ++i) md += "---|";
+  md += "\n";
+  for (int k = 0; k < data::kCifar10Classes; ++k) {
+    md += fmt::format("| {} |", data::kCifar10ClassNames[k]);
+    for (const RunSeeds& group : groups) md += fmt::format(" {:.1f} % |", class_accuracy(confusion_of(group), k));
+    md += "\n";
+  }
   if (plots_drawn) {
     md += "\n## Plots\n\n![Training accuracy per epoch](training_accuracy.png)\n\n"
-          "![Training loss per epoch](training_loss.png)\n\n![Test accuracy per run](test_accuracy.png)\n";
+          "![Training loss per epoch](training_loss.png)\n\n![Test accuracy per run](test_accuracy.png)\n\n"
+          "![Test accuracy per class](per_class_accuracy.png)\n";
     if (several) md += "\nCurves are the means over the seeds, the bands ± one standard deviation; bars likewise.\n";
+    md += "\nConfusion matrices (rows: the true class, columns: the predicted one):\n\n";
+    for (const RunSeeds& group : groups)
+      md += fmt::format("![{} confusion matrix]({})\n", group.spec->name, confusion_plot_name(group.spec->name));
   }
   md += "\n## Per epoch, as the study printed it\n";
   for (const RunResult& run : runs) {
@@ -225,16 +263,23 @@ void write_report(const std::string& path, const StudyContext& context, const st
 
 namespace {
 
-// The plots, each rendered to a temporary name first ("<plot>.tmp-<pid>-plot").
-constexpr const char* kPlots[] = {"training_accuracy.png", "training_loss.png", "test_accuracy.png"};
+// The plots, each rendered to a temporary name first ("<plot>.tmp-<pid>-plot"): the
+// three over all runs, per-class accuracy, then each run's confusion matrix.
+std::vector<std::string> plot_names(const std::vector<RunSeeds>& groups) {
+  std::vector<std::string> names = {"training_accuracy.png", "training_loss.png", "test_accuracy.png",
+                                    "per_class_accuracy.png"};
+  for (const RunSeeds& group : groups) names.push_back(confusion_plot_name(group.spec->name));
+  return names;
+}
 
-std::string temporary_plot_name(const char* plot) { return fmt::format("{}.tmp-{}-plot", plot, ::getpid()); }
+std::string temporary_plot_name(const std::string& plot) { return fmt::format("{}.tmp-{}-plot", plot, ::getpid()); }
 
 // gnuplot's script. It holds no text a user chose: gnuplot runs in the output
 // directory and every file is named relative to it (a directory name pasted into the
 // script could end its quotes and run a command through gnuplot's system()). Run
 // names come from the study's own table.
 std::string plot_script(const std::vector<RunSeeds>& groups) {
+  const std::vector<std::string> plots = plot_names(groups);
   std::string script = "set terminal pngcairo size 900,560 font ',11' noenhanced\nset datafile separator whitespace\n"
                        "set grid\nset key outside right\nset xlabel 'epoch'\nset style fill transparent solid 0.2 "
                        "noborder\n";
@@ -248,22 +293,48 @@ std::string plot_script(const std::vector<RunSeeds>& groups) {
                           i ? ", " : "", i, low, high, i + 1, i, mean, i + 1, groups[i].spec->name);
     return plot + "\n";
   };
-  script += fmt::format("set output '{}'\n", temporary_plot_name(kPlots[0])) +
+  script += fmt::format("set output '{}'\n", temporary_plot_name(plots[0])) +
             "set ylabel 'training accuracy (%)'\nset title 'Training accuracy per epoch'\n" +
             curves(2, "$2-$3", "$2+$3");
   // On the log scale the band's lower edge stays above 0.
-  script += fmt::format("set output '{}'\n", temporary_plot_name(kPlots[1])) +
+  script += fmt::format("set output '{}'\n", temporary_plot_name(plots[1])) +
             "set ylabel 'total loss (sum of batch means)'\nset logscale y\nset title 'Training loss per epoch'\n" +
             curves(4, "$4-$5 > $4/100 ? $4-$5 : $4/100", "$4+$5") + "unset logscale y\n";
-  script += fmt::format("set output '{}'\n", temporary_plot_name(kPlots[2]));
+  script += fmt::format("set output '{}'\n", temporary_plot_name(plots[2]));
   script += fmt::format(
       "set title 'Test accuracy per run'\nset ylabel 'test accuracy (%)'\n"
       "unset xlabel\nset yrange [0:100]\nset style data histograms\nset style histogram errorbars gap 1 lw 1\n"
       "set style fill solid 0.8 border -1\nset xtics rotate by -20\n"
       "plot 'plots.dat' index {} using 2:3:xtic(1) title 'minidl (mean, ± sd)', '' index {} using 4:(0) title "
-      "\"study (reported)\"\n"
-      "set output\n",
+      "\"study (reported)\"\n",
       groups.size(), groups.size());
+  // Per-class accuracy: one bar per run in each class (the block after the confusion matrices).
+  const std::size_t per_class_block = 2 * groups.size() + 1;
+  script += fmt::format("set output '{}'\nset title 'Test accuracy per class (eval mode)'\n"
+                        "set style histogram clustered gap 1\nset xtics rotate by -30\nplot ",
+                        temporary_plot_name(plots[3]));
+  for (std::size_t i = 0; i < groups.size(); ++i)
+    script += fmt::format("{}'plots.dat' index {} using {}{} title '{}'", i ? ", " : "", per_class_block, i + 2,
+                          i == 0 ? ":xtic(1)" : "", groups[i].spec->name);
+  script += "\n";
+  // Each run's confusion matrix: rows the true class, columns the predicted one, each
+  // cell its count (summed over the seeds).
+  script += "set xrange [-0.5:9.5]\nset yrange [9.5:-0.5]\nset size ratio -1\nunset grid\nset key off\n"
+            "set palette defined (0 '#ffffff', 1 '#2a5caa')\nset cbrange [0:*]\nset xlabel 'predicted class'\n"
+            "set ylabel 'true class'\nset xtics rotate by -45 (";
+  for (int k = 0; k < data::kCifar10Classes; ++k)
+    script += fmt::format("{}'{}' {}", k ? ", " : "", data::kCifar10ClassNames[k], k);
+  script += ")\nset ytics (";
+  for (int k = 0; k < data::kCifar10Classes; ++k)
+    script += fmt::format("{}'{}' {}", k ? ", " : "", data::kCifar10ClassNames[k], k);
+  script += ")\n";
+  for (std::size_t i = 0; i < groups.size(); ++i)
+    script += fmt::format("set output '{}'\nset title '{}: confusion matrix on the test set (eval mode)'\n"
+                          "plot 'plots.dat' index {} using 1:2:3 with image, '' index {} using 1:2:(sprintf('%d', $3)) "
+                          "with labels font ',8'\n",
+                          temporary_plot_name(plots[4 + i]), groups[i].spec->name, groups.size() + 1 + i,
+                          groups.size() + 1 + i);
+  script += "set output\n";
   return script;
 }
 
@@ -293,6 +364,21 @@ std::string draw_plots(const std::string& dir, const std::vector<RunResult>& run
     data += fmt::format("{} {:.4f} {:.4f} {:.4f}\n", group.spec->name, accuracy.mean, accuracy.sd,
                         group.spec->study_test_accuracy);
   }
+  // Each run's confusion matrix (predicted, true, count), summed over the seeds; then
+  // per-class accuracy (class, then one column per run).
+  for (const RunSeeds& group : groups) {
+    data += fmt::format("\n\n# {}: predicted class, true class, count\n", group.spec->name);
+    const std::vector<std::int64_t> counts = confusion_of(group);
+    for (int truth = 0; truth < data::kCifar10Classes; ++truth)
+      for (int predicted = 0; predicted < data::kCifar10Classes; ++predicted)
+        data += fmt::format("{} {} {}\n", predicted, truth, counts[truth * data::kCifar10Classes + predicted]);
+  }
+  data += "\n\n# class, then each run's test accuracy on it\n";
+  for (int k = 0; k < data::kCifar10Classes; ++k) {
+    data += data::kCifar10ClassNames[k];
+    for (const RunSeeds& group : groups) data += fmt::format(" {:.4f}", class_accuracy(confusion_of(group), k));
+    data += "\n";
+  }
   write_file_atomically((fs::path(dir) / "plots.dat").string(), data, "plots");
   write_file_atomically((fs::path(dir) / "plots.gp").string(), plot_script(groups), "plots");
 
@@ -307,20 +393,21 @@ std::string draw_plots(const std::string& dir, const std::vector<RunResult>& run
   } catch (const Error& error) {
     problem = fmt::format("{} (install gnuplot: scripts/setup does)", error.what());
   }
-  for (const char* plot : kPlots) {
+  const std::vector<std::string> plots = plot_names(groups);
+  for (const std::string& plot : plots) {
     std::error_code error;
     const std::uintmax_t bytes = fs::file_size(fs::path(dir) / temporary_plot_name(plot), error);
     if (problem.empty() && (error || bytes == 0))
       problem = fmt::format("gnuplot drew nothing for {}", (fs::path(dir) / plot).string());
   }
-  for (const char* plot : kPlots) {
+  for (const std::string& plot : plots) {
     if (!problem.empty()) break;
     std::error_code error;
     fs::rename(fs::path(dir) / temporary_plot_name(plot), fs::path(dir) / plot, error);
     if (error) problem = fmt::format("cannot rename {} into place: {}", (fs::path(dir) / plot).string(), error.message());
   }
   if (!problem.empty()) {
-    for (const char* plot : kPlots) {
+    for (const std::string& plot : plots) {
       std::error_code ignored;
       fs::remove(fs::path(dir) / temporary_plot_name(plot), ignored);
       fs::remove(fs::path(dir) / plot, ignored);

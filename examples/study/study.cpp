@@ -119,16 +119,31 @@ bool train_epoch(Training& training, const RunSpec& spec, const StudyOptions& op
 }
 
 // One pass over a split without gradients, in the network's current mode.
-PassResult evaluate(nn::Sequential& net, data::DataLoader& loader) {
+// With confusion, also counts each (true class, predicted class) pair, the prediction
+// being the first maximum of the logits as the correct count takes it; the logits come
+// to the host batch by batch for that (a test pass only).
+PassResult evaluate(nn::Sequential& net, data::DataLoader& loader, std::vector<std::int64_t>* confusion = nullptr) {
   nn::NoGradGuard no_grad;
   nn::CrossEntropyLoss criterion;
   PassResult result;
   const Clock::time_point start = Clock::now();
   DeviceSums sums(result, loader.options().device);
+  if (confusion) confusion->assign(data::kCifar10Classes * data::kCifar10Classes, 0);
   for (const data::Batch& batch : loader) {
-    Tensor loss = criterion.forward(net.forward(batch.images), batch.labels);
+    const Tensor logits = net.forward(batch.images);
+    Tensor loss = criterion.forward(logits, batch.labels);
     sums.add(loss, criterion.num_correct());
     result.total += batch.labels.numel();
+    if (confusion) {
+      const Tensor host_logits = logits.to(Device::cpu()), host_labels = batch.labels.to(Device::cpu());
+      for (std::int64_t n = 0; n < host_labels.numel(); ++n) {
+        const float* row = host_logits.data<float>() + n * data::kCifar10Classes;
+        std::int64_t predicted = 0;
+        for (std::int64_t k = 1; k < data::kCifar10Classes; ++k)
+          if (row[k] > row[predicted]) predicted = k;
+        ++(*confusion)[host_labels.data<std::int32_t>()[n] * data::kCifar10Classes + predicted];
+      }
+    }
   }
   sums.read_into(result);
   result.seconds = seconds_since(start);
@@ -247,7 +262,7 @@ RunResult run_study(const RunSpec& run, const data::Cifar10& train, const data::
 
   data::DataLoader test_loader = make_loader(test, spec, /*shuffle=*/false, options.seed, options.device);
   loaded->eval();
-  result.test = evaluate(*loaded, test_loader);
+  result.test = evaluate(*loaded, test_loader, &result.test_confusion);
   output.line(test_line(result.test));
   if (spec.batch_norm) {
     // The study's test loop never called net.eval(): BatchNorm normalized each test

@@ -105,6 +105,7 @@ struct RunResult {
   std::uint64_t seed = 0;     // the seed it ran with (StudyOptions::seed)
   std::vector<EpochResult> epochs;
   PassResult test;            // eval mode (running statistics), after reloading the saved model
+  std::vector<std::int64_t> test_confusion;  // of `test`: 10 x 10, [true class * 10 + predicted class]
   std::optional<PassResult> test_batch_statistics;  // batch_norm only: train-mode BatchNorm, as the study tested
   std::string model_path;     // the saved safetensors file
   double seconds = 0.0;       // the whole run: training, saving, loading, testing (wall clock)
