@@ -133,6 +133,17 @@ TEST_CASE("the study's flags are parsed and bad ones are named") {
   REQUIRE_THROWS_MINIDL(parse({"--seeds", "1,2,1"}), "--seeds: seed 1 is given twice");
   REQUIRE_THROWS_MINIDL(parse({"--seeds", "1,,2"}), "--seeds: '' is not a whole number");
   REQUIRE_THROWS_MINIDL(parse({"--seeds", "1,-2"}), "--seeds: -2 is out of range (0 to 4294967296)");
+  const study::StudyArgs grid = parse({"--grid", "--grid-batches", "10,100", "--grid-lrs", "0.01,1"});
+  REQUIRE(grid.grid);
+  REQUIRE(grid.runs == std::vector<std::string>{"control"});  // the grid's default run
+  REQUIRE(grid.grid_batches == std::vector<std::int64_t>{10, 100});
+  REQUIRE(grid.grid_lrs == std::vector<double>{0.01, 1.0});
+  REQUIRE(parse({"--grid"}).grid_lrs == std::vector<double>{0.01, 0.03, 0.1, 0.3, 1.0});
+  REQUIRE_THROWS_MINIDL(parse({"--grid", "--runs", "control,batch_norm"}), "--grid trains one run: --runs names 2");
+  REQUIRE_THROWS_MINIDL(parse({"--grid", "--lr", "0.1"}), "--grid sets each cell's batch size and lr");
+  REQUIRE_THROWS_MINIDL(parse({"--grid", "--seeds", "1,2"}), "--grid takes one seed");
+  REQUIRE_THROWS_MINIDL(parse({"--grid-lrs", "0.1,-1"}), "--grid-lrs: must be finite and positive, got -1");
+  REQUIRE_THROWS_MINIDL(parse({"--grid-batches", "10,0"}), "--grid-batches: 0 is out of range");
   REQUIRE(args.threads == 1);
   REQUIRE(args.implementations.size() == 1);
   REQUIRE(parse({}).runs.size() == 5);
@@ -273,6 +284,64 @@ TEST_CASE("a claim holds on the means only beyond twice the larger standard devi
                                        "larger sd: 2.00): does NOT hold: reversed beyond twice the larger sd"));
   REQUIRE_THAT(report, Catch::Contains("| lr_decay | 10 | 0.1 x0.8/epoch | lr x0.8 each epoch | ~71.00 % | 41.00 ± 9.00 % "
                                        "(seeds: 41.00, 50.00, 32.00) |"));
+}
+
+TEST_CASE("the grid checks the study's remark on the best learning rate of each batch size") {
+  // Made-up cells: the verdict follows from the best lr of each batch size.
+  auto cell = [](std::int64_t batch_size, double lr, std::optional<std::int64_t> correct) {
+    study::GridCell c{.batch_size = batch_size, .lr = lr, .result = {}, .diverged = {}};
+    if (correct) {
+      c.result = study::RunResult{};
+      c.result->test = {.correct = *correct, .total = 100};
+    } else {
+      c.diverged = "diverged";
+    }
+    return c;
+  };
+  auto verdict = [&](const std::vector<study::GridCell>& cells) {
+    TempDir dir;
+    study::write_grid_report((dir.path() / "grid.md").string(), {.seeds = {1}, .epochs = 1}, study::find_run("control"),
+                             cells, {10, 100}, {0.01, 0.1, 1.0}, false);
+    return read_text(dir.path() / "grid.md");
+  };
+  // Best lr 0.01 at batch 10, 0.1 at batch 100; lr 1 diverges at batch 10.
+  const std::string holds = verdict({cell(10, 0.01, 60), cell(10, 0.1, 50), cell(10, 1.0, {}), cell(100, 0.01, 40),
+                                     cell(100, 0.1, 70), cell(100, 1.0, 30)});
+  REQUIRE_THAT(holds, Catch::Contains("| 10 | 60.00 % | 50.00 % | diverged |"));
+  REQUIRE_THAT(holds, Catch::Contains("- batch 10: best lr 0.01, largest lr that did not diverge 0.1"));
+  REQUIRE_THAT(holds, Catch::Contains("- batch 100: best lr 0.1, largest lr that did not diverge 1"));
+  REQUIRE_THAT(holds, Catch::Contains("Verdict: holds"));
+  const std::string reversed = verdict({cell(10, 0.01, 40), cell(10, 0.1, 70), cell(100, 0.01, 60), cell(100, 0.1, 50)});
+  REQUIRE_THAT(reversed, Catch::Contains("Verdict: does NOT hold: the largest batch's best lr is smaller"));
+  const std::string flat = verdict({cell(10, 0.1, 70), cell(100, 0.1, 60)});
+  REQUIRE_THAT(flat, Catch::Contains("Verdict: not shown"));
+  REQUIRE_THAT(flat, Catch::Contains("| 10 | - | 70.00 % | - |"));  // a cell never run
+}
+
+TEST_CASE("the study's grid trains every cell and marks the ones that diverge") {
+  TempDir dir;
+  write_separable_cifar10(dir.path() / "data");
+  const fs::path out = dir.path() / "out";
+  data::ProcessResult result = data::run_process(
+      {MINIDL_STUDY_BINARY, "--data-dir", (dir.path() / "data").string(), "--records-per-file", "200", "--grid",
+       "--grid-batches", "20,100", "--grid-lrs", "0.05,1e30", "--epochs", "1", "--device", "cpu", "--output-dir",
+       out.string()});
+  INFO(result.output);
+  REQUIRE(result.exit_status == 0);
+  const std::string csv = read_text(out / "grid.csv");
+  REQUIRE(csv.starts_with("run,batch_size,lr,test_correct,test_total,test_accuracy,last_train_accuracy,diverged\n"));
+  REQUIRE_THAT(csv, Catch::Contains("control,20,0.05,"));
+  REQUIRE_THAT(csv, Catch::Contains("control,20,1e+30,,,,,yes\n"));
+  REQUIRE_THAT(csv, Catch::Contains("control,100,1e+30,,,,,yes\n"));
+  const nlohmann::json json = nlohmann::json::parse(read_text(out / "grid.json"));
+  REQUIRE(json.at("cells").size() == 4);
+  REQUIRE_THAT(json.at("cells")[1].at("diverged").get<std::string>(), Catch::Contains("diverged at epoch 0"));
+  const std::string report = read_text(out / "grid.md");
+  REQUIRE_THAT(report, Catch::Contains("| batch \\ lr | 0.05 | 1e+30 |"));
+  REQUIRE_THAT(report, Catch::Contains(" diverged |"));
+  REQUIRE_THAT(report, Catch::Contains("## The study's remark, checked"));
+  REQUIRE(fs::exists(out / "models" / "control-b100-lr0.05.safetensors"));
+  if (fs::exists(out / "grid.png")) REQUIRE(fs::file_size(out / "grid.png") > 1000);
 }
 
 TEST_CASE("with several seeds the study reports means and standard deviations and checks its claims on the means") {

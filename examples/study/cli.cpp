@@ -27,6 +27,11 @@ options
   --device cpu|cuda        default: cuda when a GPU can be used, else cpu
   --threads N              CPU threads (default: MINIDL_NUM_THREADS, else all cores)
   --seed N                 initial weights and data order (default 1)
+  --grid                   one run (--runs NAME, default control) over batch sizes x learning rates,
+                           every cell trained and tested; writes grid.csv, grid.json, grid.md and a
+                           heat map, grid.png (a diverged cell is marked, not dropped)
+  --grid-batches LIST      the grid's batch sizes (default 10,25,50,100,200)
+  --grid-lrs LIST          the grid's learning rates (default 0.01,0.03,0.1,0.3,1)
   --seeds LIST             several seeds, comma-separated (e.g. 1,2,3): every run once per seed; the
                            report gives mean and standard deviation, and checks the study's claims
                            on the means (files per seed: <run>-seed<N>)
@@ -54,18 +59,27 @@ signal, its temporary files removed; --resume goes on from the last checkpoint s
 
 namespace {
 
-std::vector<std::uint64_t> parse_seeds(std::string_view flag, std::string_view text) {
-  std::vector<std::uint64_t> seeds;
+// "a,b,c" -> {"a", "b", "c"}; at most 100 items.
+std::vector<std::string_view> split_list(std::string_view text) {
+  std::vector<std::string_view> items;
   while (true) {
     const std::size_t comma = text.find(',');
-    const auto seed = static_cast<std::uint64_t>(parse_integer(flag, text.substr(0, comma), 0, std::int64_t{1} << 32));
-    for (std::uint64_t earlier : seeds)
-      if (earlier == seed) fail("{}: seed {} is given twice", flag, seed);
-    seeds.push_back(seed);
+    items.push_back(text.substr(0, comma));
     if (comma == std::string_view::npos) break;
     text.remove_prefix(comma + 1);
   }
-  if (seeds.size() > 100) fail("{}: {} seeds, at most 100", flag, seeds.size());
+  if (items.size() > 100) fail("{} items in a list, at most 100", items.size());
+  return items;
+}
+
+std::vector<std::uint64_t> parse_seeds(std::string_view flag, std::string_view text) {
+  std::vector<std::uint64_t> seeds;
+  for (std::string_view item : split_list(text)) {
+    const auto seed = static_cast<std::uint64_t>(parse_integer(flag, item, 0, std::int64_t{1} << 32));
+    for (std::uint64_t earlier : seeds)
+      if (earlier == seed) fail("{}: seed {} is given twice", flag, seed);
+    seeds.push_back(seed);
+  }
   return seeds;
 }
 
@@ -97,6 +111,7 @@ StudyArgs parse_study_args(int argc, const char* const* argv) {
   args.options.device = cuda_is_available() ? Device::cuda() : Device::cpu();
   args.runs = parse_runs("all");
   std::vector<std::string> implementation_texts;
+  bool runs_given = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -109,6 +124,10 @@ StudyArgs parse_study_args(int argc, const char* const* argv) {
     }
     if (arg == "--deterministic") {
       args.deterministic = true;
+      continue;
+    }
+    if (arg == "--grid") {
+      args.grid = true;
       continue;
     }
     if (arg == "--resume") {
@@ -129,6 +148,7 @@ StudyArgs parse_study_args(int argc, const char* const* argv) {
     }
     if (flag == "--runs") {
       args.runs = parse_runs(value);
+      runs_given = true;
     } else if (flag == "--epochs") {
       args.options.epochs = static_cast<int>(parse_integer(flag, value, 1, 100'000));
     } else if (flag == "--batch-size") {
@@ -143,6 +163,13 @@ StudyArgs parse_study_args(int argc, const char* const* argv) {
       args.seeds = {static_cast<std::uint64_t>(parse_integer(flag, value, 0, std::int64_t{1} << 32))};
     } else if (flag == "--seeds") {
       args.seeds = parse_seeds(flag, value);
+    } else if (flag == "--grid-batches") {
+      args.grid_batches.clear();
+      for (std::string_view item : split_list(value))
+        args.grid_batches.push_back(parse_integer(flag, item, 1, 1'000'000'000));
+    } else if (flag == "--grid-lrs") {
+      args.grid_lrs.clear();
+      for (std::string_view item : split_list(value)) args.grid_lrs.push_back(parse_positive(flag, item));
     } else if (flag == "--data-dir") {
       args.data_dir = std::string(value);
     } else if (flag == "--output-dir") {
@@ -165,6 +192,12 @@ StudyArgs parse_study_args(int argc, const char* const* argv) {
     } else {
       fail("unknown flag '{}' (see --help)", flag);
     }
+  }
+  if (args.grid) {
+    if (args.runs.size() != 1 && !runs_given) args.runs = {"control"};
+    if (args.runs.size() != 1) fail("--grid trains one run: --runs names {}, give one", args.runs.size());
+    if (args.options.batch_size || args.options.lr) fail("--grid sets each cell's batch size and lr: no --batch-size or --lr");
+    if (args.seeds.size() > 1) fail("--grid takes one seed");
   }
   // The op names now; the implementation names when main() chooses them for the device.
   for (const std::string& text : implementation_texts) {

@@ -51,6 +51,53 @@ std::string device_description(Device device) {
   return fmt::format("{} ({} threads)", device.str(), num_threads());
 }
 
+// --grid: the one run over every batch size x learning rate, each cell trained and
+// tested; a cell that diverges is marked and the grid goes on.
+int run_grid(StudyArgs& args, const data::Cifar10& train, const data::Cifar10& test, const StudyContext& context,
+             const Output& output) {
+  StudyOptions& options = args.options;
+  const RunSpec& spec = find_run(args.runs.front());
+  std::vector<GridCell> cells;
+  for (const std::int64_t batch_size : args.grid_batches) {
+    for (const double lr : args.grid_lrs) {
+      options.batch_size = batch_size;
+      options.lr = lr;
+      options.file_suffix = fmt::format("-b{}-lr{}", batch_size, lr);
+      const std::string which = fmt::format("{} at batch {}, lr {}", spec.name, batch_size, lr);
+      if (stop_requested()) {
+        write_standard_output(fmt::format("\nstudy: stopped by {} before {}; `--resume` with the same flags goes on\n",
+                                          signal_name(stop_signal()), which));
+        return 0;
+      }
+      write_standard_output(fmt::format("\n== {} ==\n", which));
+      GridCell cell{.batch_size = batch_size, .lr = lr, .result = {}, .diverged = {}};
+      try {
+        RunResult result = run_study(spec, train, test, options, output);
+        if (result.interrupted) {
+          write_standard_output(fmt::format(
+              "\nstudy: stopped by {} in {} at epoch {} after step {}: its training state is in {}; "
+              "`--resume` with the same flags goes on from there\n",
+              signal_name(stop_signal()), which, result.interrupted->epoch, result.interrupted->steps_done,
+              result.interrupted->checkpoint_path));
+          return 0;
+        }
+        cell.result = std::move(result);
+      } catch (const Diverged& diverged) {
+        cell.diverged = diverged.what();
+        write_standard_output(fmt::format("   diverged: {}\n", diverged.what()));
+      }
+      cells.push_back(std::move(cell));
+      write_grid_results(options.output_dir, context, spec, cells);
+    }
+  }
+  std::string plot_problem = draw_grid(options.output_dir, cells, args.grid_batches, args.grid_lrs);
+  if (!plot_problem.empty()) fmt::print(stderr, "study: warning: no grid plot: {}\n", plot_problem);
+  write_grid_report(options.output_dir + "/grid.md", context, spec, cells, args.grid_batches, args.grid_lrs,
+                    plot_problem.empty());
+  write_standard_output(fmt::format("\nresults: {0}/grid.csv, {0}/grid.json, {0}/grid.md\n", options.output_dir));
+  return 0;
+}
+
 int run(int argc, char** argv) {
   StudyArgs args = parse_study_args(argc, argv);
   if (args.help) {
@@ -73,10 +120,12 @@ int run(int argc, char** argv) {
   const data::Cifar10 test = data::load_cifar10(data_dir, data::Split::test, args.records_per_file);
   // Every run's batch must fit the data before the first one starts.
   for (const std::string& name : args.runs) {
-    std::int64_t batch_size = options.batch_size.value_or(find_run(name).batch_size);
-    if (batch_size > train.size() || batch_size > test.size())
-      fail("run {}: batch size {} is larger than the data ({} training, {} test images)", name, batch_size,
-           train.size(), test.size());
+    std::vector<std::int64_t> batch_sizes = {options.batch_size.value_or(find_run(name).batch_size)};
+    if (args.grid) batch_sizes = args.grid_batches;
+    for (const std::int64_t batch_size : batch_sizes)
+      if (batch_size > train.size() || batch_size > test.size())
+        fail("run {}: batch size {} is larger than the data ({} training, {} test images)", name, batch_size,
+             train.size(), test.size());
   }
   std::filesystem::create_directories(options.output_dir);
   // Two studies writing one directory would overwrite each other's results.
@@ -93,7 +142,7 @@ int run(int argc, char** argv) {
                        .date = utc_now(),
                        .seeds = args.seeds,
                        .epochs = options.epochs};
-  options.seed_in_file_names = args.seeds.size() > 1;
+
   write_standard_output(fmt::format(
       "minidl study: device {}\n  implementations: {}\n  data: {}\n  {} {}, {} epochs, runs: {}\n  output: {}\n",
       context.device, context.implementations, context.data, args.seeds.size() > 1 ? "seeds" : "seed",
@@ -101,10 +150,12 @@ int run(int argc, char** argv) {
   Output output{.line = [](const std::string& line) { write_standard_output(line + "\n"); },
                 .progress = [](const std::string& partial) { write_standard_output(partial); }};
   const std::string dir = options.output_dir;
+  if (args.grid) return run_grid(args, train, test, context, output);
   std::vector<RunResult> results;
   // Every run once per seed, seed after seed.
   for (const std::uint64_t seed : args.seeds) {
     options.seed = seed;
+    options.file_suffix = args.seeds.size() > 1 ? fmt::format("-seed{}", seed) : "";
     for (const std::string& name : args.runs) {
       const RunSpec& spec = find_run(name);
       const std::string which = args.seeds.size() > 1 ? fmt::format("{} (seed {})", name, seed) : name;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 
 #include <unistd.h>
@@ -338,6 +339,43 @@ std::string plot_script(const std::vector<RunSeeds>& groups) {
   return script;
 }
 
+// Runs gnuplot in dir on script (a file there), which draws each of plots to its
+// temporary name; then renames them all into place. Every plot is replaced only when
+// gnuplot drew them all; when it did not, the plots of an earlier study are removed too
+// (they would sit beside results that describe this one), and so are the temporary
+// files. Returns "" or why not.
+std::string render_plots(const std::string& dir, const std::string& script, const std::vector<std::string>& plots) {
+  namespace fs = std::filesystem;
+  std::string problem;
+  try {
+    data::ProcessResult result = data::run_process({"gnuplot", script}, {}, dir);
+    if (result.exit_status != 0)
+      problem = fmt::format("gnuplot failed with status {}: {}", result.exit_status, result.output);
+  } catch (const Error& error) {
+    problem = fmt::format("{} (install gnuplot: scripts/setup does)", error.what());
+  }
+  for (const std::string& plot : plots) {
+    std::error_code error;
+    const std::uintmax_t bytes = fs::file_size(fs::path(dir) / temporary_plot_name(plot), error);
+    if (problem.empty() && (error || bytes == 0))
+      problem = fmt::format("gnuplot drew nothing for {}", (fs::path(dir) / plot).string());
+  }
+  for (const std::string& plot : plots) {
+    if (!problem.empty()) break;
+    std::error_code error;
+    fs::rename(fs::path(dir) / temporary_plot_name(plot), fs::path(dir) / plot, error);
+    if (error) problem = fmt::format("cannot rename {} into place: {}", (fs::path(dir) / plot).string(), error.message());
+  }
+  if (!problem.empty()) {
+    for (const std::string& plot : plots) {
+      std::error_code ignored;
+      fs::remove(fs::path(dir) / temporary_plot_name(plot), ignored);
+      fs::remove(fs::path(dir) / plot, ignored);
+    }
+  }
+  return problem;
+}
+
 }  // namespace
 
 std::string draw_plots(const std::string& dir, const std::vector<RunResult>& runs) {
@@ -382,38 +420,145 @@ std::string draw_plots(const std::string& dir, const std::vector<RunResult>& run
   write_file_atomically((fs::path(dir) / "plots.dat").string(), data, "plots");
   write_file_atomically((fs::path(dir) / "plots.gp").string(), plot_script(groups), "plots");
 
-  // Every plot is replaced only when gnuplot drew them all; when it did not, the
-  // plots of an earlier study are removed too (they would sit beside results that
-  // describe this one), and so are the temporary files.
-  std::string problem;
-  try {
-    data::ProcessResult result = data::run_process({"gnuplot", "plots.gp"}, {}, dir);
-    if (result.exit_status != 0)
-      problem = fmt::format("gnuplot failed with status {}: {}", result.exit_status, result.output);
-  } catch (const Error& error) {
-    problem = fmt::format("{} (install gnuplot: scripts/setup does)", error.what());
-  }
-  const std::vector<std::string> plots = plot_names(groups);
-  for (const std::string& plot : plots) {
-    std::error_code error;
-    const std::uintmax_t bytes = fs::file_size(fs::path(dir) / temporary_plot_name(plot), error);
-    if (problem.empty() && (error || bytes == 0))
-      problem = fmt::format("gnuplot drew nothing for {}", (fs::path(dir) / plot).string());
-  }
-  for (const std::string& plot : plots) {
-    if (!problem.empty()) break;
-    std::error_code error;
-    fs::rename(fs::path(dir) / temporary_plot_name(plot), fs::path(dir) / plot, error);
-    if (error) problem = fmt::format("cannot rename {} into place: {}", (fs::path(dir) / plot).string(), error.message());
-  }
-  if (!problem.empty()) {
-    for (const std::string& plot : plots) {
-      std::error_code ignored;
-      fs::remove(fs::path(dir) / temporary_plot_name(plot), ignored);
-      fs::remove(fs::path(dir) / plot, ignored);
+  return render_plots(dir, "plots.gp", plot_names(groups));
+}
+
+// ---- --grid ---------------------------------------------------------------------
+
+namespace {
+
+// "0.1" for 0.1, as the flag was given and as file names carry it.
+std::string lr_label(double lr) { return fmt::format("{}", lr); }
+
+const GridCell* find_cell(const std::vector<GridCell>& cells, std::int64_t batch_size, double lr) {
+  for (const GridCell& cell : cells)
+    if (cell.batch_size == batch_size && cell.lr == lr) return &cell;
+  return nullptr;
+}
+
+// The lr with the best test accuracy at this batch size (of the cells that did not
+// diverge), or none.
+std::optional<double> best_lr(const std::vector<GridCell>& cells, std::int64_t batch_size) {
+  std::optional<double> best;
+  double best_accuracy = -1.0;
+  for (const GridCell& cell : cells)
+    if (cell.batch_size == batch_size && cell.result && cell.result->test.accuracy() > best_accuracy) {
+      best_accuracy = cell.result->test.accuracy();
+      best = cell.lr;
     }
+  return best;
+}
+
+}  // namespace
+
+void write_grid_results(const std::string& dir, const StudyContext& context, const RunSpec& spec,
+                        const std::vector<GridCell>& cells) {
+  std::string csv = "run,batch_size,lr,test_correct,test_total,test_accuracy,last_train_accuracy,diverged\n";
+  nlohmann::ordered_json json = {{"machine", context.machine}, {"device", context.device},
+                                 {"implementations", context.implementations},
+                                 {"data", context.data},       {"date", context.date},
+                                 {"seeds", context.seeds},     {"epochs", context.epochs},
+                                 {"run", spec.name}};
+  json["cells"] = nlohmann::ordered_json::array();
+  for (const GridCell& cell : cells) {
+    nlohmann::ordered_json entry = {{"batch_size", cell.batch_size}, {"lr", cell.lr}};
+    if (cell.result) {
+      const double train = cell.result->epochs.empty() ? 0.0 : cell.result->epochs.back().train.accuracy();
+      csv += fmt::format("{},{},{},{},{},{:.3f},{:.3f},\n", spec.name, cell.batch_size, lr_label(cell.lr),
+                         cell.result->test.correct, cell.result->test.total, cell.result->test.accuracy(), train);
+      entry["test"] = pass_json(cell.result->test);
+      entry["last_train_accuracy"] = train;
+      entry["seconds"] = cell.result->seconds;
+    } else {
+      csv += fmt::format("{},{},{},,,,,yes\n", spec.name, cell.batch_size, lr_label(cell.lr));
+      entry["diverged"] = cell.diverged;
+    }
+    json["cells"].push_back(entry);
   }
-  return problem;
+  write_file_atomically(dir + "/grid.csv", csv, "grid");
+  write_file_atomically(dir + "/grid.json", json.dump(2) + "\n", "grid");
+}
+
+std::string draw_grid(const std::string& dir, const std::vector<GridCell>& cells,
+                      const std::vector<std::int64_t>& batch_sizes, const std::vector<double>& lrs) {
+  namespace fs = std::filesystem;
+  // grid.dat: lr index, batch index, test accuracy (NaN: diverged, no colour), its label.
+  std::string data = "# lr index, batch index, test accuracy, label\n";
+  for (std::size_t b = 0; b < batch_sizes.size(); ++b) {
+    for (std::size_t l = 0; l < lrs.size(); ++l) {
+      const GridCell* cell = find_cell(cells, batch_sizes[b], lrs[l]);
+      if (cell && cell->result)
+        data += fmt::format("{} {} {:.2f} {:.1f}\n", l, b, cell->result->test.accuracy(), cell->result->test.accuracy());
+      else
+        data += fmt::format("{} {} NaN {}\n", l, b, cell ? "diverged" : "-");
+    }
+    data += "\n";
+  }
+  write_file_atomically((fs::path(dir) / "grid.dat").string(), data, "grid");
+  const std::string plot = "grid.png";
+  std::string script = fmt::format(
+      "set terminal pngcairo size 760,560 font ',11' noenhanced\nset output '{}'\n"
+      "set title 'Test accuracy (%) by batch size and learning rate'\nset xlabel 'learning rate'\n"
+      "set ylabel 'batch size'\nset xrange [-0.5:{}]\nset yrange [-0.5:{}]\nset cbrange [0:100]\n"
+      "set palette defined (0 '#f7f7f7', 1 '#2a5caa')\nset datafile missing 'NaN'\nset key off\nset xtics (",
+      temporary_plot_name(plot), lrs.size() - 0.5, batch_sizes.size() - 0.5);
+  for (std::size_t l = 0; l < lrs.size(); ++l) script += fmt::format("{}'{}' {}", l ? ", " : "", lr_label(lrs[l]), l);
+  script += ")\nset ytics (";
+  for (std::size_t b = 0; b < batch_sizes.size(); ++b) script += fmt::format("{}'{}' {}", b ? ", " : "", batch_sizes[b], b);
+  script += ")\nplot 'grid.dat' using 1:2:3 with image, '' using 1:2:4 with labels\nset output\n";
+  write_file_atomically((fs::path(dir) / "grid.gp").string(), script, "grid");
+  return render_plots(dir, "grid.gp", {plot});
+}
+
+void write_grid_report(const std::string& path, const StudyContext& context, const RunSpec& spec,
+                       const std::vector<GridCell>& cells, const std::vector<std::int64_t>& batch_sizes,
+                       const std::vector<double>& lrs, bool plot_drawn) {
+  std::string md = fmt::format(
+      "# CIFAR-10 study: the {} run over batch sizes and learning rates\n\n"
+      "Plain SGD (no momentum), {} epochs per cell, seed {}. Machine: {}. Device: {}. Date: {}.\n\n"
+      "Implementations: `{}`.\n\nData: {}.\n\nTest accuracy of each cell (eval mode); a cell that diverged "
+      "(a NaN or Inf in the loss or a gradient) is marked, not dropped.\n\n| batch \\ lr |",
+      spec.name, context.epochs, fmt::join(context.seeds, ", "), context.machine, context.device, context.date,
+      context.implementations, context.data);
+  for (double lr : lrs) md += " " + lr_label(lr) + " |";
+  md += "\n|---|";
+  for (std::size_t l = 0; l < lrs.size(); ++l) md += "---|";
+  md += "\n";
+  for (std::int64_t batch_size : batch_sizes) {
+    md += fmt::format("| {} |", batch_size);
+    for (double lr : lrs) {
+      const GridCell* cell = find_cell(cells, batch_size, lr);
+      md += !cell ? " - |" : cell->result ? fmt::format(" {:.2f} % |", cell->result->test.accuracy()) : " diverged |";
+    }
+    md += "\n";
+  }
+  // The study's remark: a larger batch tolerates (and wants) a larger learning rate.
+  md += "\n## The study's remark, checked: a larger batch tolerates a larger learning rate\n\n";
+  std::vector<std::optional<double>> best;
+  for (std::int64_t batch_size : batch_sizes) {
+    best.push_back(best_lr(cells, batch_size));
+    double largest_stable = 0.0;
+    for (const GridCell& cell : cells)
+      if (cell.batch_size == batch_size && cell.result) largest_stable = std::max(largest_stable, cell.lr);
+    md += fmt::format("- batch {}: best lr {}, largest lr that did not diverge {}\n", batch_size,
+                      best.back() ? lr_label(*best.back()) : "none", largest_stable > 0 ? lr_label(largest_stable) : "none");
+  }
+  bool never_decreases = true;
+  std::optional<double> previous;
+  for (const std::optional<double>& lr : best) {
+    if (lr && previous && *lr < *previous) never_decreases = false;
+    if (lr) previous = lr;
+  }
+  const std::optional<double> first = best.empty() ? std::nullopt : best.front();
+  const std::optional<double> last = best.empty() ? std::nullopt : best.back();
+  const char* verdict = !first || !last || best.size() < 2 ? "not shown: too few cells"
+                        : never_decreases && *last > *first ? "holds: the best lr never falls as the batch grows, and "
+                                                              "rises from the smallest batch to the largest"
+                        : *last < *first                    ? "does NOT hold: the largest batch's best lr is smaller"
+                                                            : "not shown: the best lr does not rise steadily with the batch";
+  md += fmt::format("\nVerdict: {}.\n", verdict);
+  if (plot_drawn) md += "\n![Test accuracy by batch size and learning rate](grid.png)\n";
+  write_file_atomically(path, md, "grid");
 }
 
 }  // namespace minidl::study

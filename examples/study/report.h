@@ -7,6 +7,8 @@
 // Every file is replaced atomically (core/atomic_file.h).
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,5 +40,27 @@ void write_report(const std::string& path, const StudyContext& context, const st
 // describe. Returns "" on success, else why not (gnuplot missing or failing), for a
 // warning: the results themselves are complete without.
 std::string draw_plots(const std::string& dir, const std::vector<RunResult>& runs);
+
+// --grid: one run over batch sizes x learning rates (study --help).
+struct GridCell {
+  std::int64_t batch_size = 0;
+  double lr = 0.0;
+  std::optional<RunResult> result;  // absent: it diverged
+  std::string diverged;             // then why (the Diverged message)
+};
+
+// grid.csv (one row per cell) and grid.json, as the cells come.
+void write_grid_results(const std::string& dir, const StudyContext& context, const RunSpec& spec,
+                        const std::vector<GridCell>& cells);
+// grid.png, a heat map of test accuracy with each cell's figure ("diverged" where it did),
+// drawn as draw_plots draws (no user text in the script, into place only when drawn).
+// Returns "" or why not.
+std::string draw_grid(const std::string& dir, const std::vector<GridCell>& cells,
+                      const std::vector<std::int64_t>& batch_sizes, const std::vector<double>& lrs);
+// grid.md: the table, the best and the largest stable lr per batch size, and the study's
+// remark (a larger batch tolerates a larger lr) checked on them.
+void write_grid_report(const std::string& path, const StudyContext& context, const RunSpec& spec,
+                       const std::vector<GridCell>& cells, const std::vector<std::int64_t>& batch_sizes,
+                       const std::vector<double>& lrs, bool plot_drawn);
 
 }  // namespace minidl::study

@@ -73,10 +73,11 @@ std::int64_t skipped_steps(const std::vector<EpochResult>& epochs) {
 void stop_if_diverged(const optim::DivergenceReport& report, const Training& training, const RunSpec& spec,
                       const StudyOptions& options, int epoch, std::int64_t epoch_first_step) {
   if (options.on_divergence != optim::DivergencePolicy::stop || !report.first_bad_step) return;
-  fail("run {} diverged at epoch {}, step {} (of {} steps per epoch, counted from 0): the loss or a gradient "
-       "became NaN or Inf, and the weights were kept from before that step. Lower --lr, or pass "
-       "--on-divergence skip to skip such steps and go on",
-       spec.name, epoch, *report.first_bad_step - epoch_first_step, training.loader.num_batches());
+  throw Diverged(fmt::format(
+      "run {} diverged at epoch {}, step {} (of {} steps per epoch, counted from 0): the loss or a gradient "
+      "became NaN or Inf, and the weights were kept from before that step. Lower --lr, or pass "
+      "--on-divergence skip to skip such steps and go on",
+      spec.name, epoch, *report.first_bad_step - epoch_first_step, training.loader.num_batches()));
 }
 
 // One training epoch: the study's inner loop, from where the loader stands (the
@@ -183,7 +184,7 @@ std::string test_line(const PassResult& test) {
 }
 
 std::string run_file_stem(const StudyOptions& options, const std::string& run) {
-  return options.seed_in_file_names ? fmt::format("{}-seed{}", run, options.seed) : run;
+  return run + options.file_suffix;
 }
 
 std::string checkpoint_path(const StudyOptions& options, const std::string& run) {

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "minidl/core/device.h"
+#include "minidl/core/error.h"
 #include "minidl/data/cifar10.h"
 #include "minidl/optim/divergence_guard.h"
 
@@ -62,7 +63,7 @@ struct StudyOptions {
   std::optional<double> lr;                // overrides every run's
   Device device = Device::cpu();
   std::uint64_t seed = 1;          // initial weights and shuffling
-  bool seed_in_file_names = false;  // checkpoints and models as <run>-seed<N>: several seeds share the output dir
+  std::string file_suffix;         // after the run's name in its checkpoint and model files: "-seed2", "-b100-lr0.3"
   std::string output_dir = "study-results";
   bool progress_bar = false;       // redraws one line while an epoch runs (a terminal)
   bool resume = false;             // go on from output_dir/checkpoints/<run>.safetensors when it exists
@@ -72,7 +73,7 @@ struct StudyOptions {
   std::function<bool()> stop_requested;      // polled after each step; true: save a checkpoint and return
 };
 
-// A run's files are named <run>, or <run>-seed<N> with options.seed_in_file_names.
+// A run's files are named <run><options.file_suffix>.
 std::string run_file_stem(const StudyOptions& options, const std::string& run);
 // Where a run's checkpoint lives: output_dir/checkpoints/<stem>.safetensors.
 std::string checkpoint_path(const StudyOptions& options, const std::string& run);
@@ -118,6 +119,13 @@ struct RunResult {
 struct Output {
   std::function<void(const std::string& line)> line;
   std::function<void(const std::string& partial)> progress;
+};
+
+// The Error run_study throws when training diverged under the stop policy (a grid of
+// batch sizes and learning rates marks such a cell and goes on).
+class Diverged : public Error {
+ public:
+  using Error::Error;
 };
 
 // Trains and tests one run on these splits; saves the model under
