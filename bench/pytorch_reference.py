@@ -20,57 +20,17 @@ shape (timing does not depend on pixel values). Prints a table and writes JSON.
 import argparse
 import json
 import os
+import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn as nn
-from PIL import Image
 
-MEAN = (0.4914, 0.4822, 0.4465)
-STD = (0.2023, 0.1994, 0.2010)
-
-
-class Net(nn.Module):
-    """The study's network: 3 x [conv 3x3 pad 1 -> (BatchNorm2d) -> ReLU -> max-pool 2x2], fc1 512->64, out 64->10."""
-
-    def __init__(self, batch_norm):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 32, 3, padding=1)
-        self.conv2 = nn.Conv2d(32, 32, 3, padding=1)
-        self.conv3 = nn.Conv2d(32, 32, 3, padding=1)
-        self.bn = batch_norm
-        if batch_norm:
-            self.bn1, self.bn2, self.bn3 = nn.BatchNorm2d(32), nn.BatchNorm2d(32), nn.BatchNorm2d(32)
-        self.pool = nn.MaxPool2d(2, 2)
-        self.fc1 = nn.Linear(512, 64)
-        self.out = nn.Linear(64, 10)
-
-    def forward(self, x):
-        for conv, bn in ((self.conv1, "bn1"), (self.conv2, "bn2"), (self.conv3, "bn3")):
-            x = conv(x)
-            if self.bn:
-                x = getattr(self, bn)(x)
-            x = self.pool(torch.relu(x))
-        x = torch.relu(self.fc1(torch.flatten(x, 1)))
-        return self.out(x)
-
-
-class StudyDataset(torch.utils.data.Dataset):
-    """Variant (a)'s per-sample work: uint8 (3, 32, 32) -> PIL -> ToTensor -> Normalize."""
-
-    def __init__(self, images, labels):
-        self.images, self.labels = images, labels
-        self.mean = torch.tensor(MEAN).view(3, 1, 1)
-        self.std = torch.tensor(STD).view(3, 1, 1)
-
-    def __len__(self):
-        return len(self.labels)
-
-    def __getitem__(self, i):
-        picture = Image.fromarray(self.images[i].transpose(1, 2, 0))  # HWC, as torchvision's CIFAR10
-        x = torch.from_numpy(np.asarray(picture, dtype=np.uint8).copy()).permute(2, 0, 1).float().div(255)
-        return (x - self.mean) / self.std, int(self.labels[i])
+# The study's network, its Dataset and Normalize constants: the same program as the
+# side-by-side study in PyTorch (examples/study/pytorch/study_pytorch.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "study", "pytorch"))
+from study_pytorch import MEAN, STD, Net, StudyDataset  # noqa: E402
 
 
 def load_images(data_dir, count):

@@ -318,6 +318,51 @@ TEST_CASE("the grid checks the study's remark on the best learning rate of each 
   REQUIRE_THAT(flat, Catch::Contains("| 10 | - | 70.00 % | - |"));  // a cell never run
 }
 
+TEST_CASE("compare-with puts another implementation's test accuracy beside minidl's for each run") {
+  TempDir dir;
+  write_separable_cifar10(dir.path() / "data");
+  const fs::path out = dir.path() / "out";
+  auto study = [&](const std::string& reference) {
+    return data::run_process({MINIDL_STUDY_BINARY, "--data-dir", (dir.path() / "data").string(), "--records-per-file",
+                              "200", "--runs", "large_batch,no_preprocessing", "--epochs", "1", "--device", "cpu",
+                              "--compare-with", reference, "--output-dir", out.string()});
+  };
+  const std::string fixture = std::string(MINIDL_FIXTURE_DIR) + "/pytorch_results.json";
+  data::ProcessResult result = study(fixture);
+  INFO(result.output);
+  REQUIRE(result.exit_status == 0);
+  const nlohmann::json json = nlohmann::json::parse(read_text(out / "results.json"));
+  const double large_batch = json.at("runs")[0].at("test").at("accuracy").get<double>();
+  const std::string report = read_text(out / "report.md");
+  REQUIRE_THAT(report, Catch::Contains("## Beside PyTorch 1.13.0, 2 threads (" + fixture + ")"));
+  // Its two seeds of large_batch: 60.5 and 62.5, mean 61.5, sd 1.41.
+  REQUIRE_THAT(report, Catch::Contains(fmt::format("| large_batch | {:.2f} % | 61.50 ± 1.41 % (seed 1: 60.50, seed 2: "
+                                                   "62.50) | {:+.2f} points |",
+                                                   large_batch, large_batch - 61.5)));
+  REQUIRE_THAT(report, Catch::Contains("| no_preprocessing | "));
+  REQUIRE_THAT(report, Catch::Contains(" | 50.00 % (seed 1: 50.00) | "));
+
+  // A file that is not such results is refused before anything is trained.
+  const fs::path bad = dir.path() / "bad.json";
+  for (const auto& [text, message] : std::vector<std::pair<std::string, std::string>>{
+           {"not json", "not a results.json of the study"},
+           {R"({"runs": [{"name": "fast", "seed": 1, "test": {"accuracy": 3}}]})", "unknown run 'fast'"},
+           {R"({"runs": [{"name": "control", "seed": 1}]})", "not a results.json of the study"},
+           {R"({"runs": [{"name": "control", "seed": 1, "test": {"accuracy": 150}}]})",
+            "run control seed 1: test accuracy 150 is not a percentage"},
+           {R"({"runs": [{"name": "control", "seed": 1, "test": {"accuracy": 5}},
+                         {"name": "control", "seed": 1, "test": {"accuracy": 6}}]})",
+            "run control seed 1 appears twice"}}) {
+    std::ofstream(bad) << text;
+    fs::remove_all(out);
+    data::ProcessResult refused = study(bad.string());
+    INFO(refused.output);
+    REQUIRE(refused.exit_status == 1);
+    REQUIRE_THAT(refused.output, Catch::Contains("study: --compare-with: " + bad.string() + ": " + message));
+    REQUIRE_FALSE(fs::exists(out));
+  }
+}
+
 TEST_CASE("the study's grid trains every cell and marks the ones that diverge") {
   TempDir dir;
   write_separable_cifar10(dir.path() / "data");

@@ -32,6 +32,8 @@ options
                            heat map, grid.png (a diverged cell is marked, not dropped)
   --grid-batches LIST      the grid's batch sizes (default 10,25,50,100,200)
   --grid-lrs LIST          the grid's learning rates (default 0.01,0.03,0.1,0.3,1)
+  --compare-with FILE      another implementation's results.json (examples/study/pytorch/study_pytorch.py
+                           writes PyTorch's): the report shows its test accuracy beside minidl's
   --seeds LIST             several seeds, comma-separated (e.g. 1,2,3): every run once per seed; the
                            report gives mean and standard deviation, and checks the study's claims
                            on the means (files per seed: <run>-seed<N>)
@@ -163,6 +165,8 @@ StudyArgs parse_study_args(int argc, const char* const* argv) {
       args.seeds = {static_cast<std::uint64_t>(parse_integer(flag, value, 0, std::int64_t{1} << 32))};
     } else if (flag == "--seeds") {
       args.seeds = parse_seeds(flag, value);
+    } else if (flag == "--compare-with") {
+      args.compare_with = std::string(value);
     } else if (flag == "--grid-batches") {
       args.grid_batches.clear();
       for (std::string_view item : split_list(value))

@@ -17,6 +17,7 @@ struct StudyArgs {
   StudyOptions options;
   std::vector<std::string> runs;  // names, in the study's order
   std::vector<std::uint64_t> seeds = {1};  // --seeds (or --seed): every run once per seed, in this order
+  std::optional<std::string> compare_with;  // --compare-with: another implementation's results.json
   bool grid = false;                       // --grid: one run over batch sizes x learning rates
   std::vector<std::int64_t> grid_batches = {10, 25, 50, 100, 200};
   std::vector<double> grid_lrs = {0.01, 0.03, 0.1, 0.3, 1.0};

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -114,6 +115,9 @@ int run(int argc, char** argv) {
   options.graphs = args.graphs.value_or(options.device.is_cuda());
   if (options.graphs && !options.device.is_cuda()) fail("--graph on needs --device cuda (CUDA graphs)");
 
+  // Read before anything is trained: a bad file is refused at once.
+  const std::optional<Reference> reference =
+      args.compare_with ? std::optional<Reference>(load_reference(*args.compare_with)) : std::nullopt;
   const std::string data_dir = data::find_cifar10(
       {.data_dir = args.data_dir, .allow_download = args.download, .records_per_file = args.records_per_file});
   const data::Cifar10 train = data::load_cifar10(data_dir, data::Split::train, args.records_per_file);
@@ -183,7 +187,7 @@ int run(int argc, char** argv) {
   }
   std::string plot_problem = draw_plots(dir, results);
   if (!plot_problem.empty()) fmt::print(stderr, "study: warning: no plots: {}\n", plot_problem);
-  write_report(dir + "/report.md", context, results, plot_problem.empty());
+  write_report(dir + "/report.md", context, results, plot_problem.empty(), reference ? &*reference : nullptr);
 
   write_standard_output(fmt::format("\n{:<18} {:>6} {:>14} {:>14} {:>10}\n", "run", "seed", "test accuracy", "study",
                                     "wall time"));

@@ -13,6 +13,7 @@
 
 #include "minidl/core/atomic_file.h"
 #include "minidl/core/error.h"
+#include "minidl/core/regular_file.h"
 #include "minidl/data/process.h"
 
 namespace minidl::study {
@@ -183,8 +184,38 @@ void write_results_json(const std::string& path, const StudyContext& context, co
   write_file_atomically(path, json.dump(2) + "\n", "results");
 }
 
+Reference load_reference(const std::string& path) {
+  const RegularFile file(path, "--compare-with");
+  if (file.size() > (64u << 20)) fail("--compare-with: {}: {} bytes, more than a results.json can be", path, file.size());
+  std::string text(file.size(), '\0');
+  file.read_at(text.data(), text.size(), 0);
+  Reference reference{.path = path, .implementations = "", .test_accuracy = {}};
+  try {
+    const nlohmann::json json = nlohmann::json::parse(text);
+    reference.implementations = json.value("implementations", std::string("another implementation"));
+    const nlohmann::json& runs = json.at("runs");
+    if (!runs.is_array() || runs.empty()) fail("--compare-with: {}: \"runs\" is not a list of runs", path);
+    for (const nlohmann::json& run : runs) {
+      const std::string name = run.at("name").get<std::string>();
+      find_run(name);  // throws for an unknown name
+      const auto seed = run.at("seed").get<std::uint64_t>();
+      const double accuracy = run.at("test").at("accuracy").get<double>();
+      if (!(accuracy >= 0.0 && accuracy <= 100.0))
+        fail("--compare-with: {}: run {} seed {}: test accuracy {} is not a percentage", path, name, seed, accuracy);
+      if (!reference.test_accuracy[name].emplace(seed, accuracy).second)
+        fail("--compare-with: {}: run {} seed {} appears twice", path, name, seed);
+    }
+  } catch (const nlohmann::json::exception& error) {
+    fail("--compare-with: {}: not a results.json of the study: {}", path, error.what());
+  } catch (const Error& error) {
+    if (std::string(error.what()).starts_with("--compare-with")) throw;
+    fail("--compare-with: {}: {}", path, error.what());
+  }
+  return reference;
+}
+
 void write_report(const std::string& path, const StudyContext& context, const std::vector<RunResult>& runs,
-                  bool plots_drawn) {
+                  bool plots_drawn, const Reference* reference) {
   const std::vector<RunSeeds> groups = by_run(runs);
   const bool several = context.seeds.size() > 1;
   std::string md = "# CIFAR-10 study: network-optimization methods on a small CNN, reproduced with minidl\n\n";
@@ -222,6 +253,33 @@ void write_report(const std::string& path, const StudyContext& context, const st
                       lr_text(spec), spec.description, study_accuracy_text(spec), test, train,
                       spread_of(group, [](const RunResult& run) { return run.seconds; }).mean,
                       spread_of(group, [](const RunResult& run) { return run.cpu_seconds; }).mean);
+  }
+  if (reference) {
+    md += fmt::format("\n## Beside {} ({})\n\n| run | minidl test accuracy | its test accuracy | minidl − it |\n"
+                      "|---|---|---|---|\n",
+                      reference->implementations, reference->path);
+    for (const RunSeeds& group : groups) {
+      const Spread mine = spread_of(group, test_accuracy);
+      const auto theirs_found = reference->test_accuracy.find(group.spec->name);
+      if (theirs_found == reference->test_accuracy.end()) {
+        md += fmt::format("| {} | {:.2f} % | - | - |\n", group.spec->name, mine.mean);
+        continue;
+      }
+      std::vector<std::string> each;
+      double mean = 0.0, squares = 0.0;
+      for (const auto& [seed, accuracy] : theirs_found->second) {
+        each.push_back(fmt::format("seed {}: {:.2f}", seed, accuracy));
+        mean += accuracy / static_cast<double>(theirs_found->second.size());
+      }
+      for (const auto& [seed, accuracy] : theirs_found->second) squares += (accuracy - mean) * (accuracy - mean);
+      const std::size_t n = theirs_found->second.size();
+      const std::string theirs = n > 1 ? fmt::format("{:.2f} ± {:.2f} % ({})", mean, std::sqrt(squares / double(n - 1)),
+                                                     fmt::join(each, ", "))
+                                       : fmt::format("{:.2f} % ({})", mean, each.front());
+      const std::string mine_text = group.seeds.size() > 1 ? fmt::format("{:.2f} ± {:.2f} %", mine.mean, mine.sd)
+                                                           : fmt::format("{:.2f} %", mine.mean);
+      md += fmt::format("| {} | {} | {} | {:+.2f} points |\n", group.spec->name, mine_text, theirs, mine.mean - mean);
+    }
   }
   std::vector<std::string> claims = comparisons(groups);
   if (!claims.empty()) {

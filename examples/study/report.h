@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,11 +28,24 @@ struct StudyContext {
   int epochs = 0;
 };
 
+// Another implementation's results (examples/study/pytorch/study_pytorch.py writes them
+// in the format of results.json), for --compare-with: each run's test accuracy per seed.
+struct Reference {
+  std::string path;
+  std::string implementations;                                 // "PyTorch 1.13.0, 2 threads"
+  std::map<std::string, std::map<std::uint64_t, double>> test_accuracy;  // run -> seed -> percent
+};
+
+// Reads and checks a results.json of the study's format; Error naming the file and the
+// field when it is not one (runs with a known name, a seed, and a test accuracy 0..100).
+Reference load_reference(const std::string& path);
+
 void write_results_csv(const std::string& path, const std::vector<RunResult>& runs);
 void write_results_json(const std::string& path, const StudyContext& context, const std::vector<RunResult>& runs);
-// plots_drawn: whether the PNG files exist to be linked.
+// plots_drawn: whether the PNG files exist to be linked. reference: another
+// implementation's results, shown beside minidl's with the difference per run.
 void write_report(const std::string& path, const StudyContext& context, const std::vector<RunResult>& runs,
-                  bool plots_drawn);
+                  bool plots_drawn, const Reference* reference = nullptr);
 
 // Draws the three PNG plots with gnuplot into dir (its data and script stay
 // there as plots.dat and plots.gp; the script names no path, gnuplot runs in dir).
