@@ -48,6 +48,18 @@ def synchronize(device):
         torch.cuda.synchronize()
 
 
+def timed(step, steps, device):
+    """Seconds for step(5) .. step(5 + steps - 1), after step(0) .. step(4) untimed (warm-up)."""
+    for i in range(5):
+        step(i)
+    synchronize(device)
+    start = time.perf_counter()
+    for i in range(steps):
+        step(5 + i)
+    synchronize(device)
+    return time.perf_counter() - start
+
+
 def time_study_way(net, images, labels, batch_size, steps, device):
     """Variant (a): returns (seconds for `steps` steps after 5 warm-up steps, False: no graph)."""
     loader = torch.utils.data.DataLoader(StudyDataset(images, labels), batch_size=batch_size, shuffle=True)
@@ -127,14 +139,7 @@ def time_tuned(net, images, labels, batch_size, steps, device):
         else:
             train_step()
 
-    for i in range(5):
-        step(i)
-    synchronize(device)
-    start = time.perf_counter()
-    for i in range(steps):
-        step(5 + i)
-    synchronize(device)
-    return time.perf_counter() - start, graph is not None
+    return timed(step, steps, device), graph is not None
 
 
 def time_compiled(net, images, labels, batch_size, steps, device):
@@ -155,14 +160,7 @@ def time_compiled(net, images, labels, batch_size, steps, device):
         loss.backward()
         optimizer.step()
 
-    for i in range(5):
-        step(i)
-    synchronize(device)
-    start = time.perf_counter()
-    for i in range(steps):
-        step(5 + i)
-    synchronize(device)
-    return time.perf_counter() - start, True
+    return timed(step, steps, device), True
 
 
 VARIANTS = {"a": time_study_way, "b": time_tuned, "c": time_compiled}

@@ -10,15 +10,8 @@
 #include <vector>
 
 #include "minidl/core/cuda_runtime.h"
-#include "minidl/layers/activation.h"
-#include "minidl/layers/batch_norm2d.h"
-#include "minidl/layers/conv2d.h"
-#include "minidl/layers/cross_entropy_loss.h"
-#include "minidl/layers/linear.h"
-#include "minidl/layers/sequential.h"
-#include "minidl/optim/divergence_guard.h"
-#include "minidl/optim/sgd.h"
 #include "separable_cifar10.h"
+#include "small_study_step.h"
 #include "study.h"
 #include "test_support.h"
 #include "training.h"
@@ -68,29 +61,15 @@ TEST_CASE("twenty epochs of the study on the cpu hold no more host memory after 
 
 TEST_CASE("twenty epochs on cuda reserve no more device memory after the first") {
   if (skip_unless_cuda()) return;
-  // The study's step on the study's layers at a size the emulator runs in a moment (as
-  // test_study's step test): conv 3->4 -> BatchNorm -> ReLU -> max-pool -> linear 16->10.
-  Generator generator(1);
-  nn::Sequential net;
-  net.add("conv1", std::make_shared<nn::Conv2d>(nn::Conv2dOptions{3, 4, 3, 1, 1}, generator));
-  net.add("bn1", std::make_shared<nn::BatchNorm2d>(4));
-  net.add("relu1", std::make_shared<nn::ReLU>());
-  net.add("pool1", std::make_shared<nn::MaxPool2d>(2, 2));
-  net.add("flatten", std::make_shared<nn::Flatten>());
-  net.add("out", std::make_shared<nn::Linear>(16, 10, generator));
-  net.to(Device::cuda());
-  nn::CrossEntropyLoss criterion;
-  optim::SGD optimizer(net.parameters(), {.lr = 0.1});
-  optim::DivergenceGuard guard(net.parameters(), Device::cuda());
-  study::DeviceSums sums({}, Device::cuda());
-  const data::Batch batch{.images = Tensor::full({2, 3, 4, 4}, 0.5, DType::f32, Device::cuda()),
-                          .labels = Tensor::from_vector<std::int32_t>({2}, {3, 7}, Device::cuda())};
+  // The study's step with BatchNorm at a size the emulator runs in a moment
+  // (tests/small_study_step.h).
+  SmallStudyStep small(/*batch_norm=*/true);
   std::vector<std::size_t> reserved;  // after each epoch
   for (int epoch = 0; epoch < 20; ++epoch) {
-    for (int step = 0; step < 2; ++step) study::train_step(net, criterion, optimizer, guard, batch, sums);
+    for (int step = 0; step < 2; ++step) small.run();
     study::PassResult result;
-    sums.read_into(result);  // the epoch's end: the host reads the sums
-    sums.reset({});
+    small.sums.read_into(result);  // the epoch's end: the host reads the sums
+    small.sums.reset({});
     reserved.push_back(cuda::allocator_stats().reserved_bytes);
   }
   for (int epoch = 1; epoch < 20; ++epoch) {

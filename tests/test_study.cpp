@@ -13,6 +13,7 @@
 #include "minidl/data/process.h"
 #include "data_test_files.h"
 #include "separable_cifar10.h"
+#include "small_study_step.h"
 #include "report.h"
 #include "study.h"
 #include "test_support.h"
@@ -486,26 +487,12 @@ TEST_CASE("a study run on cuda trains and tests on the device") {
 
 TEST_CASE("on cuda a study training step after warm-up allocates nothing and never makes the host wait") {
   if (skip_unless_cuda()) return;
-  // The study's step on the study's layers, at a size the emulator runs in a moment:
-  // conv 3->4 (+ BatchNorm) -> ReLU -> max-pool -> flatten -> linear 16->10, 4x4 images.
+  // The study's step on the study's layers, at a size the emulator runs in a moment
+  // (tests/small_study_step.h).
   for (bool batch_norm : {false, true}) {
     INFO("batch norm " << batch_norm);
-    Generator generator(1);
-    nn::Sequential net;
-    net.add("conv1", std::make_shared<nn::Conv2d>(nn::Conv2dOptions{3, 4, 3, 1, 1}, generator));
-    if (batch_norm) net.add("bn1", std::make_shared<nn::BatchNorm2d>(4));
-    net.add("relu1", std::make_shared<nn::ReLU>());
-    net.add("pool1", std::make_shared<nn::MaxPool2d>(2, 2));
-    net.add("flatten", std::make_shared<nn::Flatten>());
-    net.add("out", std::make_shared<nn::Linear>(16, 10, generator));
-    net.to(Device::cuda());
-    nn::CrossEntropyLoss criterion;
-    optim::SGD optimizer(net.parameters(), {.lr = 0.1});
-    optim::DivergenceGuard guard(net.parameters(), Device::cuda());
-    study::DeviceSums sums({}, Device::cuda());
-    data::Batch batch{.images = Tensor::full({2, 3, 4, 4}, 0.5, DType::f32, Device::cuda()),
-                      .labels = Tensor::from_vector<std::int32_t>({2}, {3, 7}, Device::cuda())};
-    auto step = [&] { study::train_step(net, criterion, optimizer, guard, batch, sums); };
+    SmallStudyStep small(batch_norm);
+    auto step = [&] { small.run(); };
     step();  // sizes every layer's buffers, the optimizer's and the guard's device tables
     step();
 #if defined(MINIDL_CUDA_EMULATOR)
@@ -522,7 +509,7 @@ TEST_CASE("on cuda a study training step after warm-up allocates nothing and nev
 #endif
     REQUIRE(allocator_after.device_allocations == allocator_before.device_allocations);
     study::PassResult result;
-    sums.read_into(result);
+    small.sums.read_into(result);
     REQUIRE(result.correct <= 6);
     REQUIRE(std::isfinite(result.total_loss));
   }

@@ -52,6 +52,22 @@ std::string device_description(Device device) {
   return fmt::format("{} ({} threads)", device.str(), num_threads());
 }
 
+// True, after saying so, when SIGINT or SIGTERM came before `which` began.
+bool stopped_before(const std::string& which) {
+  if (!stop_requested()) return false;
+  write_standard_output(fmt::format("\nstudy: stopped by {} before {}; `--resume` with the same flags goes on\n",
+                                    signal_name(stop_signal()), which));
+  return true;
+}
+
+// Says where a signal stopped `which` and where its training state is.
+void say_interrupted(const std::string& which, const Interruption& interrupted) {
+  write_standard_output(fmt::format("\nstudy: stopped by {} in {} at epoch {} after step {}: its training state is in {}; "
+                                    "`--resume` with the same flags goes on from there\n",
+                                    signal_name(stop_signal()), which, interrupted.epoch, interrupted.steps_done,
+                                    interrupted.checkpoint_path));
+}
+
 // --grid: the one run over every batch size x learning rate, each cell trained and
 // tested; a cell that diverges is marked and the grid goes on.
 int run_grid(StudyArgs& args, const data::Cifar10& train, const data::Cifar10& test, const StudyContext& context,
@@ -65,21 +81,13 @@ int run_grid(StudyArgs& args, const data::Cifar10& train, const data::Cifar10& t
       options.lr = lr;
       options.file_suffix = fmt::format("-b{}-lr{}", batch_size, lr);
       const std::string which = fmt::format("{} at batch {}, lr {}", spec.name, batch_size, lr);
-      if (stop_requested()) {
-        write_standard_output(fmt::format("\nstudy: stopped by {} before {}; `--resume` with the same flags goes on\n",
-                                          signal_name(stop_signal()), which));
-        return 0;
-      }
+      if (stopped_before(which)) return 0;
       write_standard_output(fmt::format("\n== {} ==\n", which));
       GridCell cell{.batch_size = batch_size, .lr = lr, .result = {}, .diverged = {}};
       try {
         RunResult result = run_study(spec, train, test, options, output);
         if (result.interrupted) {
-          write_standard_output(fmt::format(
-              "\nstudy: stopped by {} in {} at epoch {} after step {}: its training state is in {}; "
-              "`--resume` with the same flags goes on from there\n",
-              signal_name(stop_signal()), which, result.interrupted->epoch, result.interrupted->steps_done,
-              result.interrupted->checkpoint_path));
+          say_interrupted(which, *result.interrupted);
           return 0;
         }
         cell.result = std::move(result);
@@ -163,19 +171,11 @@ int run(int argc, char** argv) {
     for (const std::string& name : args.runs) {
       const RunSpec& spec = find_run(name);
       const std::string which = args.seeds.size() > 1 ? fmt::format("{} (seed {})", name, seed) : name;
-      if (stop_requested()) {
-        write_standard_output(fmt::format("\nstudy: stopped by {} before run {}; `--resume` with the same flags goes on\n",
-                                          signal_name(stop_signal()), which));
-        return 0;
-      }
+      if (stopped_before("run " + which)) return 0;
       write_standard_output(fmt::format("\n== {}: {} ==\n", which, spec.description));
       RunResult result = run_study(spec, train, test, options, output);
       if (result.interrupted) {
-        write_standard_output(fmt::format(
-            "\nstudy: stopped by {} in run {} at epoch {} after step {}: its training state is in {}; "
-            "`--resume` with the same flags goes on from there\n",
-            signal_name(stop_signal()), which, result.interrupted->epoch, result.interrupted->steps_done,
-            result.interrupted->checkpoint_path));
+        say_interrupted("run " + which, *result.interrupted);
         return 0;
       }
       results.push_back(result);
