@@ -10,6 +10,7 @@
 
 namespace minidl {
 
+/// The exclusive lock on one output directory (see above), held while the object lives.
 class DirectoryLock {
  public:
   /// Locks dir (which must exist) for what (e.g. "study"), else Error naming the

@@ -34,6 +34,7 @@ class RegularFile {
 
   /// Its size in bytes when it was opened.
   std::uint64_t size() const { return size_; }
+  /// The path it was opened by.
   const std::string& path() const { return path_; }
 
   /// Reads exactly bytes bytes at offset, else Error ("<what>: <path>: the file ended
