@@ -48,9 +48,12 @@ void SGD::split_for_step(std::vector<Tensor>& buffers, std::vector<ops::SgdParam
 
 // One update for all parameters with a grad (on CUDA one launch, kernels/sgd.h), split
 // in two where some parameters take their first momentum step and others do not.
+ops::SgdParams SGD::kernel_params() const {
+  return {options_.lr, options_.momentum, options_.dampening, options_.weight_decay, options_.nesterov};
+}
+
 void SGD::step(const Tensor& skip_update) {
-  ops::SgdParams params{options_.lr, options_.momentum, options_.dampening, options_.weight_decay,
-                        options_.nesterov};
+  const ops::SgdParams params = kernel_params();
   std::vector<Tensor> buffers = momentum_buffers_;
   std::vector<ops::SgdParameterTensors> first_step, later_steps;
   split_for_step(buffers, first_step, later_steps);
@@ -63,8 +66,7 @@ void SGD::step(const Tensor& skip_update) {
 }
 
 void SGD::prepare_replay() {
-  ops::SgdParams params{options_.lr, options_.momentum, options_.dampening, options_.weight_decay,
-                        options_.nesterov};
+  const ops::SgdParams params = kernel_params();
   std::vector<Tensor> buffers = momentum_buffers_;
   std::vector<ops::SgdParameterTensors> first_step, later_steps;
   split_for_step(buffers, first_step, later_steps);

@@ -116,6 +116,8 @@ class SGD {
   void load_state(const SgdState& state);
 
  private:
+  // The options as the update kernel takes them.
+  ops::SgdParams kernel_params() const;
   // The parameters with a grad, in two lists: on their first momentum step (a buffer is
   // made for each in buffers) and past it.
   void split_for_step(std::vector<Tensor>& buffers, std::vector<ops::SgdParameterTensors>& first_step,

@@ -87,12 +87,7 @@ std::vector<std::uint64_t> parse_seeds(std::string_view flag, std::string_view t
 
 std::vector<std::string> parse_runs(std::string_view text) {
   std::vector<std::string> wanted;
-  while (true) {
-    std::size_t comma = text.find(',');
-    wanted.emplace_back(text.substr(0, comma));
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
+  for (std::string_view name : split_list(text)) wanted.emplace_back(name);
   std::vector<std::string> runs;
   for (const RunSpec& run : study_runs()) {
     for (const std::string& name : wanted)

@@ -197,7 +197,8 @@ Reference load_reference(const std::string& path) {
     if (!runs.is_array() || runs.empty()) fail("--compare-with: {}: \"runs\" is not a list of runs", path);
     for (const nlohmann::json& run : runs) {
       const std::string name = run.at("name").get<std::string>();
-      find_run(name);  // throws for an unknown name
+      if (std::none_of(study_runs().begin(), study_runs().end(), [&](const RunSpec& spec) { return spec.name == name; }))
+        fail("--compare-with: {}: unknown run '{}'", path, name);
       const auto seed = run.at("seed").get<std::uint64_t>();
       const double accuracy = run.at("test").at("accuracy").get<double>();
       if (!(accuracy >= 0.0 && accuracy <= 100.0))
@@ -207,9 +208,6 @@ Reference load_reference(const std::string& path) {
     }
   } catch (const nlohmann::json::exception& error) {
     fail("--compare-with: {}: not a results.json of the study: {}", path, error.what());
-  } catch (const Error& error) {
-    if (std::string(error.what()).starts_with("--compare-with")) throw;
-    fail("--compare-with: {}: {}", path, error.what());
   }
   return reference;
 }
@@ -289,6 +287,8 @@ void write_report(const std::string& path, const StudyContext& context, const st
                   : "\n## The study's claims, checked (one seed: differences of about a point are within noise)\n\n";
     for (const std::string& line : claims) md += line + "\n";
   }
+  std::vector<std::vector<std::int64_t>> confusions;
+  for (const RunSeeds& group : groups) confusions.push_back(confusion_of(group));
   md += fmt::format("\n## Per class: test accuracy (eval mode{})\n\n| class |", several ? ", all seeds together" : "");
   for (const RunSeeds& group : groups) md += " " + group.spec->name + " |";
   md += "\n|---|";
@@ -296,7 +296,7 @@ void write_report(const std::string& path, const StudyContext& context, const st
   md += "\n";
   for (int k = 0; k < data::kCifar10Classes; ++k) {
     md += fmt::format("| {} |", data::kCifar10ClassNames[k]);
-    for (const RunSeeds& group : groups) md += fmt::format(" {:.1f} % |", class_accuracy(confusion_of(group), k));
+    for (const std::vector<std::int64_t>& confusion : confusions) md += fmt::format(" {:.1f} % |", class_accuracy(confusion, k));
     md += "\n";
   }
   if (plots_drawn) {
@@ -462,9 +462,10 @@ std::string draw_plots(const std::string& dir, const std::vector<RunResult>& run
   }
   // Each run's confusion matrix (predicted, true, count), summed over the seeds; then
   // per-class accuracy (class, then one column per run).
+  std::vector<std::vector<std::int64_t>> confusions;
   for (const RunSeeds& group : groups) {
     data += fmt::format("\n\n# {}: predicted class, true class, count\n", group.spec->name);
-    const std::vector<std::int64_t> counts = confusion_of(group);
+    const std::vector<std::int64_t>& counts = confusions.emplace_back(confusion_of(group));
     for (int truth = 0; truth < data::kCifar10Classes; ++truth)
       for (int predicted = 0; predicted < data::kCifar10Classes; ++predicted)
         data += fmt::format("{} {} {}\n", predicted, truth, counts[truth * data::kCifar10Classes + predicted]);
@@ -472,7 +473,7 @@ std::string draw_plots(const std::string& dir, const std::vector<RunResult>& run
   data += "\n\n# class, then each run's test accuracy on it\n";
   for (int k = 0; k < data::kCifar10Classes; ++k) {
     data += data::kCifar10ClassNames[k];
-    for (const RunSeeds& group : groups) data += fmt::format(" {:.4f}", class_accuracy(confusion_of(group), k));
+    for (const std::vector<std::int64_t>& confusion : confusions) data += fmt::format(" {:.4f}", class_accuracy(confusion, k));
     data += "\n";
   }
   write_file_atomically((fs::path(dir) / "plots.dat").string(), data, "plots");
