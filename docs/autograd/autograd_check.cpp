@@ -11,6 +11,8 @@
 // 3. Time per op and per step, tape against direct calls and nn::Sequential (unless
 //    --no-timing): printed, not checked.
 // Exits 1 when a check fails.
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -225,6 +227,16 @@ void time_relu_chain() {
              kOps, us[0] / kOps, us[1] / kOps, allocations);
 }
 
+// Minor page faults of one call of body: first touches of memory the process got from the
+// kernel, which a step that allocates its tensors afresh pays for large ones.
+long page_faults_of(const std::function<void()>& body) {
+  rusage before{}, after{};
+  getrusage(RUSAGE_SELF, &before);
+  body();
+  getrusage(RUSAGE_SELF, &after);
+  return after.ru_minflt - before.ru_minflt;
+}
+
 // One training step of SmallNet (no update): Sequential with and without fusion, and the tape.
 void time_step(std::int64_t batch, int channels, std::int64_t size) {
   Generator generator(5);
@@ -239,19 +251,22 @@ void time_step(std::int64_t batch, int channels, std::int64_t size) {
   };
   TapeNet on_tape(fused);
   std::int64_t allocations = 0;
+  auto tape_step = [&] {
+    on_tape.zero_grad();
+    tape::Tape t;
+    t.backward(on_tape.loss(t, images, labels));
+    allocations = t.allocations;
+  };
   const std::vector<double> us = microseconds_per_call({
       [&] { sequential_step(fused); },
       [&] { sequential_step(unfused); },
-      [&] {
-        on_tape.zero_grad();
-        tape::Tape t;
-        t.backward(on_tape.loss(t, images, labels));
-        allocations = t.allocations;
-      },
+      tape_step,
   });
   fmt::print("   step of the net above, batch {}, 3x{}x{}, conv to {} channels: Sequential {:.1f} us, "
-             "Sequential unfused {:.1f} us, tape {:.1f} us ({} tensors allocated)\n",
-             batch, size, size, channels, us[0], us[1], us[2], allocations);
+             "Sequential unfused {:.1f} us, tape {:.1f} us ({} tensors allocated); page faults in one more step: "
+             "Sequential {}, tape {}\n",
+             batch, size, size, channels, us[0], us[1], us[2], allocations,
+             page_faults_of([&] { sequential_step(fused); }), page_faults_of(tape_step));
 }
 
 }  // namespace

@@ -52,6 +52,7 @@ class Tape {
   // Tensors this tape allocated, outputs and gradients: a measure of its cost.
   std::int64_t allocations = 0;
 
+  // doc:tape-op
   Var conv2d(const Var& x, const Var& w, const Var& b, ops::Conv2dParams params) {
     Tensor y = empty(ops::conv2d_output_shape(x->value.shape(), w->value.shape(), params), x);
     ops::conv2d_forward(x->value, w->value, b->value, y, params);
@@ -116,6 +117,7 @@ class Tape {
   }
 
   // d loss / d every Variable that requires it, loss a (1) tensor: seeds d loss / d loss = 1.
+  // doc:tape-backward
   void backward(const Var& loss) {
     loss->grad = Tensor::full({1}, 1.0, loss->value.dtype());
     for (auto step = steps_.rbegin(); step != steps_.rend(); ++step)
@@ -130,6 +132,7 @@ class Tape {
   std::vector<Step> steps_;
 
   // Records the op that made value from inputs; its output needs a gradient when one of them does.
+  // doc:tape-record
   Var record(Tensor value, std::initializer_list<Var> inputs, std::function<void(const Tensor&)> backward) {
     bool requires_grad = false;
     for (const Var& input : inputs) requires_grad = requires_grad || input->requires_grad;
@@ -146,6 +149,7 @@ class Tape {
     if (v->requires_grad && !v->grad.defined()) v->grad = empty(v->value.shape(), v).zero_();
     return v->requires_grad ? v->grad : no_grad_;
   }
+  // doc:tape-accumulate
   // v.grad += g: a tensor used by several ops gets the sum of their gradients. The first
   // g becomes v.grad when it is fresh (made by the closure for v alone), else a copy of it.
   void accumulate(const Var& v, const Tensor& g, bool fresh) {
