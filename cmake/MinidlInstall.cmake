@@ -1,7 +1,7 @@
 # `cmake --install` puts the public headers under include/minidl/, the library under lib/,
 # and a package config, so that another project can
 #   find_package(minidl REQUIRED)
-#   target_link_libraries(app PRIVATE minidl::minidl)
+#   target_link_libraries(app PRIVATE minidl::minidl)   # and minidl::distributed for data parallel
 # and include <minidl/core/tensor.h>: the include path it gets holds minidl/ and nothing
 # else. Only the headers of the installed flavour travel, each of which compiles on its
 # own there (CI's install step checks): a CPU-only install has no header that needs
@@ -34,8 +34,10 @@ endif()
 foreach(folder kernels kernels/cpu layers optim data)
   minidl_install_headers(${folder})
 endforeach()
+# minidl::distributed: its public headers (not the backends' own).
+minidl_install_headers(distributed EXCLUDE mpi_world.h nccl_emulator.h)
 
-install(TARGETS minidl EXPORT minidlTargets
+install(TARGETS minidl minidl_distributed EXPORT minidlTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(EXPORT minidlTargets NAMESPACE minidl:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/minidl)

@@ -50,6 +50,10 @@ options
                            algorithms only; also MINIDL_DETERMINISTIC=1)
   --on-divergence stop|skip  when the loss or a gradient turns NaN or Inf: stop the run and name
                            the step (default), or skip such steps and go on
+  --distributed            data parallel over the processes mpirun started (mpirun -np N study
+                           --distributed ...): each batch is split over the N ranks, gradients
+                           averaged (MPI for cpu, NCCL for cuda); rank 0 prints and writes the
+                           results. The batch size must divide by N (docs/distributed.md)
   --help                   this text
 
 SIGINT (Ctrl-C) or SIGTERM: the run in progress finishes its step, saves its checkpoint
@@ -129,6 +133,10 @@ StudyArgs parse_study_args(int argc, const char* const* argv) {
     }
     if (arg == "--resume") {
       args.options.resume = true;
+      continue;
+    }
+    if (arg == "--distributed") {
+      args.distributed = true;
       continue;
     }
     // Every other flag takes a value: "--flag value" or "--flag=value".

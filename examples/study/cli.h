@@ -28,6 +28,7 @@ struct StudyArgs {
   int threads = 0;  // 0: the default of core/parallel.h
   std::optional<bool> graphs;  // --graph on|off; unset: on for CUDA (StudyOptions::graphs)
   std::vector<std::string> implementations;  // "OP=NAME" each, for options.device (kernels/implementation.h)
+  bool distributed = false;  // --distributed: data parallel over mpirun's processes
   bool help = false;
 };
 

@@ -21,6 +21,7 @@
 #include "minidl/core/parallel.h"
 #include "minidl/core/program.h"
 #include "minidl/data/cifar10.h"
+#include "minidl/distributed/communicator.h"
 #include "report.h"
 #include "study.h"
 #include "minidl/core/cuda_runtime.h"
@@ -29,6 +30,14 @@ using namespace minidl;
 using namespace minidl::study;
 
 namespace {
+
+// Data parallel: rank 0 prints and writes the results; the other ranks train in silence.
+bool leader = true;
+
+// Writes text to standard output on rank 0.
+void say(const std::string& text) {
+  if (leader) write_standard_output(text);
+}
 
 const char* signal_name(int signal) { return signal == SIGINT ? "SIGINT" : "SIGTERM"; }
 
@@ -55,14 +64,14 @@ std::string device_description(Device device) {
 // True, after saying so, when SIGINT or SIGTERM came before `which` began.
 bool stopped_before(const std::string& which) {
   if (!stop_requested()) return false;
-  write_standard_output(fmt::format("\nstudy: stopped by {} before {}; `--resume` with the same flags goes on\n",
+  say(fmt::format("\nstudy: stopped by {} before {}; `--resume` with the same flags goes on\n",
                                     signal_name(stop_signal()), which));
   return true;
 }
 
 // Says where a signal stopped `which` and where its training state is.
 void say_interrupted(const std::string& which, const Interruption& interrupted) {
-  write_standard_output(fmt::format("\nstudy: stopped by {} in {} at epoch {} after step {}: its training state is in {}; "
+  say(fmt::format("\nstudy: stopped by {} in {} at epoch {} after step {}: its training state is in {}; "
                                     "`--resume` with the same flags goes on from there\n",
                                     signal_name(stop_signal()), which, interrupted.epoch, interrupted.steps_done,
                                     interrupted.checkpoint_path));
@@ -82,7 +91,7 @@ int run_grid(StudyArgs& args, const data::Cifar10& train, const data::Cifar10& t
       options.file_suffix = fmt::format("-b{}-lr{}", batch_size, lr);
       const std::string which = fmt::format("{} at batch {}, lr {}", spec.name, batch_size, lr);
       if (stopped_before(which)) return 0;
-      write_standard_output(fmt::format("\n== {} ==\n", which));
+      say(fmt::format("\n== {} ==\n", which));
       GridCell cell{.batch_size = batch_size, .lr = lr, .result = {}, .diverged = {}};
       try {
         RunResult result = run_study(spec, train, test, options, output);
@@ -93,17 +102,18 @@ int run_grid(StudyArgs& args, const data::Cifar10& train, const data::Cifar10& t
         cell.result = std::move(result);
       } catch (const Diverged& diverged) {
         cell.diverged = diverged.what();
-        write_standard_output(fmt::format("   diverged: {}\n", diverged.what()));
+        say(fmt::format("   diverged: {}\n", diverged.what()));
       }
       cells.push_back(std::move(cell));
-      write_grid_results(options.output_dir, context, spec, cells);
+      if (leader) write_grid_results(options.output_dir, context, spec, cells);
     }
   }
+  if (!leader) return 0;
   std::string plot_problem = draw_grid(options.output_dir, cells, args.grid_batches, args.grid_lrs);
   if (!plot_problem.empty()) fmt::print(stderr, "study: warning: no grid plot: {}\n", plot_problem);
   write_grid_report(options.output_dir + "/grid.md", context, spec, cells, args.grid_batches, args.grid_lrs,
                     plot_problem.empty());
-  write_standard_output(fmt::format("\nresults: {0}/grid.csv, {0}/grid.json, {0}/grid.md\n", options.output_dir));
+  say(fmt::format("\nresults: {0}/grid.csv, {0}/grid.json, {0}/grid.md\n", options.output_dir));
   return 0;
 }
 
@@ -120,6 +130,17 @@ int run(int argc, char** argv) {
   for (const std::string& op_equals_name : args.implementations)
     ops::set_implementation(op_equals_name, options.device.type);
   if (args.deterministic) ops::set_deterministic(true);
+  // Data parallel: first, so that each rank chooses its GPU before CUDA memory is used.
+  std::unique_ptr<distributed::Communicator> communicator;
+  if (args.distributed) {
+    communicator = distributed::make_communicator(options.device);
+    options.communicator = communicator.get();
+    leader = communicator->rank() == 0;
+  } else if (distributed::launcher_world_size() > 1) {
+    fail("started by mpirun as one of {} processes without --distributed: each would train alone and write the "
+         "same files; add --distributed for data parallel",
+         distributed::launcher_world_size());
+  }
   options.graphs = args.graphs.value_or(options.device.is_cuda());
   if (options.graphs && !options.device.is_cuda()) fail("--graph on needs --device cuda (CUDA graphs)");
 
@@ -139,14 +160,21 @@ int run(int argc, char** argv) {
         fail("run {}: batch size {} is larger than the data ({} training, {} test images)", name, batch_size,
              train.size(), test.size());
   }
-  std::filesystem::create_directories(options.output_dir);
-  // Two studies writing one directory would overwrite each other's results.
-  const DirectoryLock output_lock(options.output_dir, "study");
-  options.progress_bar = ::isatty(STDOUT_FILENO) != 0;
+  // Two studies writing one directory would overwrite each other's results (rank 0
+  // alone writes, in data parallel).
+  std::optional<DirectoryLock> output_lock;
+  if (leader) {
+    std::filesystem::create_directories(options.output_dir);
+    output_lock.emplace(options.output_dir, "study");
+  }
+  options.progress_bar = leader && ::isatty(STDOUT_FILENO) != 0;
 
   StudyContext context{.machine = fmt::format("{}, {} hardware threads", cpu_model(),
                                               std::thread::hardware_concurrency()),
-                       .device = device_description(options.device),
+                       .device = device_description(options.device) +
+                                 (communicator ? fmt::format(", data parallel over {} ranks ({})", communicator->size(),
+                                                             communicator->backend())
+                                               : ""),
                        .implementations = ops::implementations_summary(options.device.type) +
                                           (ops::deterministic() ? " (deterministic)" : "") +
                                           (options.graphs ? ", each training step one CUDA graph" : ""),
@@ -155,12 +183,12 @@ int run(int argc, char** argv) {
                        .seeds = args.seeds,
                        .epochs = options.epochs};
 
-  write_standard_output(fmt::format(
+  say(fmt::format(
       "minidl study: device {}\n  implementations: {}\n  data: {}\n  {} {}, {} epochs, runs: {}\n  output: {}\n",
       context.device, context.implementations, context.data, args.seeds.size() > 1 ? "seeds" : "seed",
       fmt::join(args.seeds, ", "), context.epochs, fmt::join(args.runs, ", "), options.output_dir));
-  Output output{.line = [](const std::string& line) { write_standard_output(line + "\n"); },
-                .progress = [](const std::string& partial) { write_standard_output(partial); }};
+  Output output{.line = [](const std::string& line) { say(line + "\n"); },
+                .progress = [](const std::string& partial) { say(partial); }};
   const std::string dir = options.output_dir;
   if (args.grid) return run_grid(args, train, test, context, output);
   std::vector<RunResult> results;
@@ -172,29 +200,31 @@ int run(int argc, char** argv) {
       const RunSpec& spec = find_run(name);
       const std::string which = args.seeds.size() > 1 ? fmt::format("{} (seed {})", name, seed) : name;
       if (stopped_before("run " + which)) return 0;
-      write_standard_output(fmt::format("\n== {}: {} ==\n", which, spec.description));
+      say(fmt::format("\n== {}: {} ==\n", which, spec.description));
       RunResult result = run_study(spec, train, test, options, output);
       if (result.interrupted) {
         say_interrupted("run " + which, *result.interrupted);
         return 0;
       }
       results.push_back(result);
-      write_standard_output(fmt::format("   ({:.0f} s)\n", results.back().seconds));
+      if (!leader) continue;
+      say(fmt::format("   ({:.0f} s)\n", results.back().seconds));
       // Results are written as they come, so an interrupted study keeps its finished runs.
       write_results_csv(dir + "/results.csv", results);
       write_results_json(dir + "/results.json", context, results);
     }
   }
+  if (!leader) return 0;
   std::string plot_problem = draw_plots(dir, results);
   if (!plot_problem.empty()) fmt::print(stderr, "study: warning: no plots: {}\n", plot_problem);
   write_report(dir + "/report.md", context, results, plot_problem.empty(), reference ? &*reference : nullptr);
 
-  write_standard_output(fmt::format("\n{:<18} {:>6} {:>14} {:>14} {:>10}\n", "run", "seed", "test accuracy", "study",
+  say(fmt::format("\n{:<18} {:>6} {:>14} {:>14} {:>10}\n", "run", "seed", "test accuracy", "study",
                                     "wall time"));
   for (const RunResult& result : results)
-    write_standard_output(fmt::format("{:<18} {:>6} {:>12.2f} % {:>12.2f} % {:>8.0f} s\n", result.spec.name, result.seed,
+    say(fmt::format("{:<18} {:>6} {:>12.2f} % {:>12.2f} % {:>8.0f} s\n", result.spec.name, result.seed,
                                       result.test.accuracy(), result.spec.study_test_accuracy, result.seconds));
-  write_standard_output(fmt::format("\nresults: {}/results.csv, {}/results.json, {}/report.md\n", dir, dir, dir));
+  say(fmt::format("\nresults: {}/results.csv, {}/results.json, {}/report.md\n", dir, dir, dir));
   return 0;
 }
 
@@ -203,5 +233,8 @@ int run(int argc, char** argv) {
 int main(int argc, char** argv) {
   ignore_write_signals();
   install_stop_signals("study");
-  return run_main("study", [&] { return run(argc, argv); });
+  const int status = run_main("study", [&] { return run(argc, argv); });
+  // An error on one rank would leave the others waiting in a collective: end them all.
+  if (status != 0 && distributed::launcher_world_size() > 1) distributed::abort_job(status);
+  return status;
 }

@@ -61,6 +61,19 @@ class ProgressBar {
   double last_draw_ = -1.0;
 };
 
+// Every rank trains; rank 0 alone writes files and tests (data parallel). True for a
+// single process.
+bool is_leader(const StudyOptions& options) { return !options.communicator || options.communicator->rank() == 0; }
+
+// Whether to stop after this step: stop_requested(), agreed on by every rank in data
+// parallel (a signal may reach the ranks between different steps; all stop after the
+// same one).
+bool stop_after_step(const StudyOptions& options) {
+  const bool requested = options.stop_requested && options.stop_requested();
+  if (!options.communicator) return requested;
+  return options.communicator->sum(requested ? 1 : 0) > 0;
+}
+
 // The steps the divergence guard counted in these epochs.
 std::int64_t skipped_steps(const std::vector<EpochResult>& epochs) {
   std::int64_t total = 0;
@@ -94,7 +107,12 @@ bool train_epoch(Training& training, const RunSpec& spec, const StudyOptions& op
   optim::SGD& optimizer = training.optimizer;
   std::int64_t batches_done = training.loader.state().batches_served;
   const std::int64_t epoch_first_step = optimizer.step_count() - batches_done;
-  training.sums.reset(metrics);
+  // Data parallel: the loss added each step is the global batch's, the same on every
+  // rank; each rank counts its own shard's correct answers, summed over ranks at the
+  // end, where a resumed epoch's count so far comes in once, from rank 0.
+  PassResult sums_start = metrics;
+  if (!is_leader(options)) sums_start.correct = 0;
+  training.sums.reset(sums_start);
   bool stopped = false;
   net.train();
   for (const data::Batch& batch : training.loader) {
@@ -106,13 +124,14 @@ bool train_epoch(Training& training, const RunSpec& spec, const StudyOptions& op
         stop_if_diverged(*ready, training, spec, options, epoch, epoch_first_step);
       training.guard.request_report();
     }
-    if (options.stop_requested && options.stop_requested()) {
+    if (stop_after_step(options)) {
       stopped = true;
       break;
     }
   }
   training.guard.request_report();
   training.sums.read_into(metrics);  // waits for the device: the report is there too
+  if (options.communicator) metrics.correct = options.communicator->sum(metrics.correct);
   report = training.guard.ready_report().value();
   metrics.seconds += seconds_since(start);
   stop_if_diverged(report, training, spec, options, epoch, epoch_first_step);
@@ -207,6 +226,7 @@ RunResult run_study(const RunSpec& run, const data::Cifar10& train, const data::
     result.cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
   };
 
+  const bool leader = is_leader(options);
   Training training(spec, train, options);
   const std::string checkpoint_file = checkpoint_path(options, spec.name);
   PassResult epoch_so_far;
@@ -220,7 +240,7 @@ RunResult run_study(const RunSpec& run, const data::Cifar10& train, const data::
     output.line(fmt::format("resumed from {}: epoch {}, step {}", checkpoint_file, checkpoint.loader.epoch,
                             checkpoint.loader.batches_served));
   }
-  std::filesystem::create_directories(std::filesystem::path(checkpoint_file).parent_path());
+  if (leader) std::filesystem::create_directories(std::filesystem::path(checkpoint_file).parent_path());
 
   while (training.loader.epoch() < options.epochs) {
     const int epoch = static_cast<int>(training.loader.epoch());
@@ -231,7 +251,8 @@ RunResult run_study(const RunSpec& run, const data::Cifar10& train, const data::
     const bool finished = train_epoch(training, spec, options, epoch, epoch_result.train, progress, report);
     progress.finish();
     if (!finished) {
-      save_checkpoint(checkpoint_file, training.checkpoint(spec, options.seed, result.epochs, epoch_result.train));
+      if (leader)
+        save_checkpoint(checkpoint_file, training.checkpoint(spec, options.seed, result.epochs, epoch_result.train));
       result.interrupted = Interruption{epoch, training.loader.state().batches_served, checkpoint_file};
       finish_timing();
       return result;
@@ -244,7 +265,11 @@ RunResult run_study(const RunSpec& run, const data::Cifar10& train, const data::
       output.line(fmt::format("  {} steps skipped: NaN or Inf in the loss or a gradient", epoch_result.skipped_steps));
     result.epochs.push_back(epoch_result);
     epoch_so_far = {};
-    save_checkpoint(checkpoint_file, training.checkpoint(spec, options.seed, result.epochs, epoch_so_far));
+    if (leader) save_checkpoint(checkpoint_file, training.checkpoint(spec, options.seed, result.epochs, epoch_so_far));
+  }
+  if (!leader) {  // rank 0 saves the model and tests it
+    finish_timing();
+    return result;
   }
   nn::Sequential* net = training.net.get();
 

@@ -35,6 +35,7 @@
 #include "minidl/core/device.h"
 #include "minidl/core/error.h"
 #include "minidl/data/cifar10.h"
+#include "minidl/distributed/communicator.h"
 #include "minidl/optim/divergence_guard.h"
 
 namespace minidl::study {
@@ -71,6 +72,11 @@ struct StudyOptions {
   bool graphs = false;             // each training step one CUDA graph replay (Training::step); CUDA only
   std::int64_t divergence_poll_steps = 100;  // how often the host reads the guard, besides each epoch's end
   std::function<bool()> stop_requested;      // polled after each step; true: save a checkpoint and return
+  // Data parallel over the communicator's ranks (--distributed, docs/distributed.md): every
+  // rank trains its shard of each batch; rank 0 alone writes checkpoints and the model,
+  // and tests; every rank reads a checkpoint to resume from. A stop that any rank's
+  // stop_requested() asks for is agreed on after the step, and every rank stops there.
+  distributed::Communicator* communicator = nullptr;
 };
 
 // A run's files are named <run><options.file_suffix>.

@@ -19,6 +19,15 @@ std::unique_ptr<nn::Sequential> make_net_on(const RunSpec& spec, Generator& gene
   return net;
 }
 
+// The replica of net over communicator's ranks, after checking that every batch of the
+// training set splits evenly over them; none without a communicator.
+std::unique_ptr<distributed::DataParallel> make_replica(nn::Sequential& net, const RunSpec& spec,
+                                                        const data::Cifar10& train, const StudyOptions& options) {
+  if (!options.communicator) return nullptr;
+  distributed::check_even_shards(train.size(), spec.batch_size, options.communicator->size());
+  return std::make_unique<distributed::DataParallel>(net, *options.communicator);
+}
+
 }  // namespace
 
 data::DataLoader make_loader(const data::Cifar10& split, const RunSpec& spec, bool shuffle, std::uint64_t seed,
@@ -52,21 +61,29 @@ void DeviceSums::read_into(PassResult& result) const {
 Training::Training(const RunSpec& spec, const data::Cifar10& train, const StudyOptions& options)
     : generator(options.seed),
       net(make_net_on(spec, generator, options.device)),
+      replica(make_replica(*net, spec, train, options)),
       optimizer(net->parameters(), {.lr = spec.lr}),
       loader(make_loader(train, spec, spec.shuffle, options.seed, options.device)),
       guard(net->parameters(), options.device, options.on_divergence),
       sums({}, options.device),
-      step(*net, criterion, optimizer, guard, sums, options.graphs) {
+      step(*net, criterion, optimizer, guard, sums, options.graphs, replica.get()) {
   if (spec.lr_gamma != 1.0) scheduler = std::make_unique<optim::ExponentialLR>(optimizer, spec.lr_gamma);
 }
 
 TrainingStep::TrainingStep(nn::Sequential& net, nn::CrossEntropyLoss& criterion, optim::SGD& optimizer,
-                           optim::DivergenceGuard& guard, DeviceSums& sums, bool graphs)
-    : net_(net), criterion_(criterion), optimizer_(optimizer), guard_(guard), sums_(sums), graphs_(graphs) {}
+                           optim::DivergenceGuard& guard, DeviceSums& sums, bool graphs,
+                           distributed::DataParallel* replica)
+    : net_(net),
+      criterion_(criterion),
+      optimizer_(optimizer),
+      guard_(guard),
+      sums_(sums),
+      graphs_(graphs),
+      replica_(replica) {}
 
 void TrainingStep::run(const data::Batch& batch) {
   if (!graphs_) {
-    train_step(net_, criterion_, optimizer_, guard_, batch, sums_);
+    train_step(net_, criterion_, optimizer_, guard_, batch, sums_, replica_);
     return;
   }
   if (!batch.images.device().is_cuda()) fail("--graph on needs --device cuda (CUDA graphs)");
@@ -83,7 +100,7 @@ void TrainingStep::run(const data::Batch& batch) {
     return;
   }
   if (step_graph.eager_steps < kEagerSteps) {
-    train_step(net_, criterion_, optimizer_, guard_, batch, sums_);
+    train_step(net_, criterion_, optimizer_, guard_, batch, sums_, replica_);
     ++step_graph.eager_steps;
     return;
   }
@@ -93,7 +110,7 @@ void TrainingStep::run(const data::Batch& batch) {
   optimizer_.prepare_replay();
   try {
     step_graph.graph = std::make_unique<cuda::Graph>(
-        [&] { train_step(net_, criterion_, optimizer_, guard_, batch, sums_); });
+        [&] { train_step(net_, criterion_, optimizer_, guard_, batch, sums_, replica_); });
   } catch (const Error& error) {
     fail("capturing the training step at batch size {} as a CUDA graph: {}", batch.images.size(0), error.what());
   }
@@ -142,14 +159,18 @@ void Training::restore(const Checkpoint& checkpoint, const std::string& path) {
 
 // doc:study-training-step
 void train_step(nn::Sequential& net, nn::CrossEntropyLoss& criterion, optim::SGD& optimizer,
-                optim::DivergenceGuard& guard, const data::Batch& batch, DeviceSums& sums) {
+                optim::DivergenceGuard& guard, const data::Batch& batch, DeviceSums& sums,
+                distributed::DataParallel* replica) {
   optimizer.zero_grad();
-  Tensor logits = net.forward(batch.images);
-  Tensor loss = criterion.forward(logits, batch.labels);
+  const data::Batch shard = replica ? replica->shard(batch) : batch;
+  if (replica) replica->broadcast_buffers();
+  Tensor logits = net.forward(shard.images);
+  Tensor loss = criterion.forward(logits, shard.labels);
   net.backward(criterion.backward());
-  guard.check(loss, optimizer.step_count());
+  const Tensor& batch_loss = replica ? replica->average_gradients(loss) : loss;
+  guard.check(batch_loss, optimizer.step_count());
   optimizer.step(guard.skip_update());
-  sums.add(loss, criterion.num_correct());
+  sums.add(batch_loss, criterion.num_correct());
 }
 
 }  // namespace minidl::study

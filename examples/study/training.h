@@ -12,6 +12,7 @@
 #include "minidl/core/rng.h"
 #include "minidl/core/tensor.h"
 #include "minidl/data/data_loader.h"
+#include "minidl/distributed/data_parallel.h"
 #include "minidl/layers/cross_entropy_loss.h"
 #include "minidl/layers/sequential.h"
 #include "minidl/optim/divergence_guard.h"
@@ -57,9 +58,11 @@ class TrainingStep {
  public:
   static constexpr int kEagerSteps = 2;
 
-  // The objects must outlive the step; graphs needs them on CUDA.
+  // The objects must outlive the step; graphs needs them on CUDA. With a replica, the
+  // step is data parallel (train_step), and a captured graph holds its collectives.
   TrainingStep(nn::Sequential& net, nn::CrossEntropyLoss& criterion, optim::SGD& optimizer,
-               optim::DivergenceGuard& guard, DeviceSums& sums, bool graphs);
+               optim::DivergenceGuard& guard, DeviceSums& sums, bool graphs,
+               distributed::DataParallel* replica = nullptr);
   void run(const data::Batch& batch);
   // CUDA graphs captured so far: one per batch size.
   int graph_captures() const { return graph_captures_; }
@@ -75,13 +78,15 @@ class TrainingStep {
   optim::DivergenceGuard& guard_;
   DeviceSums& sums_;
   bool graphs_;
+  distributed::DataParallel* replica_;
   int graph_captures_ = 0;
   std::map<std::int64_t, StepGraph> step_graphs_;  // by batch size
 };
 
 // Everything one run trains with, built as the study's code builds it:
 //   net = Net(); criterion = nn.CrossEntropyLoss(); optimizer = optim.SGD(net.parameters(), lr)
-// plus the loader, the lr_decay run's scheduler and the divergence guard.
+// plus the loader, the lr_decay run's scheduler and the divergence guard. With
+// options.communicator, a data-parallel replica (distributed/data_parallel.h) of the network.
 struct Training {
   Training(const RunSpec& spec, const data::Cifar10& train, const StudyOptions& options);
 
@@ -93,6 +98,7 @@ struct Training {
 
   Generator generator;
   std::unique_ptr<nn::Sequential> net;
+  std::unique_ptr<distributed::DataParallel> replica;  // data parallel only; before the optimizer
   nn::CrossEntropyLoss criterion;
   optim::SGD optimizer;
   std::unique_ptr<optim::ExponentialLR> scheduler;
@@ -109,7 +115,12 @@ struct Training {
 // with minidl's two additions: the divergence guard checks the loss and gradients
 // before the update, and the sums stay on the device. On CUDA, after the first
 // steps have sized every buffer, a step allocates nothing and never makes the host wait.
+// With a replica, data parallel as DistributedDataParallel: the step trains on this
+// rank's shard of the global batch, rank 0's running statistics first, and one
+// all-reduce averages the gradients and the loss; the guard checks, and the sums add,
+// the global batch's loss (the same on every rank), the sums this shard's correct count.
 void train_step(nn::Sequential& net, nn::CrossEntropyLoss& criterion, optim::SGD& optimizer,
-                optim::DivergenceGuard& guard, const data::Batch& batch, DeviceSums& sums);
+                optim::DivergenceGuard& guard, const data::Batch& batch, DeviceSums& sums,
+                distributed::DataParallel* replica = nullptr);
 
 }  // namespace minidl::study

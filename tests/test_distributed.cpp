@@ -1,0 +1,302 @@
+// Data parallel (distributed/): the communicators and DistributedDataParallel's semantics.
+//
+// CTest runs this binary twice: as one process, and under `mpirun -np 2` (tests/CMakeLists.txt),
+// where every rank runs every case and the collectives meet. Each case holds for any number
+// of ranks N: with one, data parallel is one process. On the CPU the communicator is MPI's;
+// on CUDA (emulated here, a GPU elsewhere) NCCL's, or in the emulated flavour minidl's
+// NCCL stand-in, which carries each collective over MPI.
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "minidl/core/error.h"
+#include "minidl/distributed/communicator.h"
+#include "minidl/distributed/data_parallel.h"
+#include "minidl/layers/activation.h"
+#include "minidl/layers/batch_norm2d.h"
+#include "minidl/layers/conv2d.h"
+#include "minidl/layers/cross_entropy_loss.h"
+#include "minidl/layers/linear.h"
+#include "minidl/layers/networks.h"
+#include "minidl/layers/sequential.h"
+#include "minidl/optim/divergence_guard.h"
+#include "minidl/optim/sgd.h"
+#include "test_support.h"
+#include "training.h"
+
+using namespace minidl;
+using distributed::Communicator;
+using distributed::DataParallel;
+
+namespace {
+
+// One communicator per device for the whole process (MPI starts once per process).
+Communicator* communicator_for(Device device) {
+  static std::unique_ptr<Communicator> cpu, cuda;
+  std::unique_ptr<Communicator>& slot = device.is_cuda() ? cuda : cpu;
+  if (!slot) slot = distributed::make_communicator(device);
+  return slot.get();
+}
+
+// A case needs the backend of its device in this build; prints "skipped: ..." otherwise.
+bool skip_unless_backend(Device device) {
+  if (device.is_cuda() && testing::skip_unless_cuda()) return true;
+  if (distributed::has_backend(device)) return false;
+  Catch::cout() << "skipped: minidl was built without the " << (device.is_cuda() ? "NCCL" : "MPI")
+                << " backend\n";
+  return true;
+}
+
+// The study's network (32x32 images), or a small one of the study's layers (4x4 images)
+// that the emulator runs in a moment: conv 3->4 (+ BatchNorm) -> ReLU -> max-pool ->
+// flatten -> linear 16->10. Initial weights from seed.
+struct NetSpec {
+  bool study_net = false;
+  bool batch_norm = false;
+  std::int64_t image_side() const { return study_net ? 32 : 4; }
+  std::unique_ptr<nn::Sequential> make(std::uint64_t seed) const {
+    Generator generator(seed);
+    if (study_net) return nn::make_study_net(batch_norm, generator);
+    auto net = std::make_unique<nn::Sequential>();
+    net->add("conv1", std::make_shared<nn::Conv2d>(nn::Conv2dOptions{3, 4, 3, 1, 1}, generator));
+    if (batch_norm) net->add("bn1", std::make_shared<nn::BatchNorm2d>(4));
+    net->add("relu1", std::make_shared<nn::ReLU>());
+    net->add("pool1", std::make_shared<nn::MaxPool2d>(2, 2));
+    net->add("flatten", std::make_shared<nn::Flatten>());
+    net->add("out", std::make_shared<nn::Linear>(16, 10, generator));
+    return net;
+  }
+};
+
+// Global batch number `step` of `rows` images: the same on every rank (its own seed).
+data::Batch host_batch(int step, std::int64_t rows, std::int64_t side) {
+  Generator generator(1000 + static_cast<std::uint64_t>(step));
+  Tensor images = Tensor::empty({rows, 3, side, side});
+  images.uniform_(-1.0, 1.0, generator);
+  Tensor uniform = Tensor::empty({rows});
+  uniform.uniform_(0.0, 10.0, generator);
+  std::vector<std::int32_t> labels(static_cast<std::size_t>(rows));
+  for (std::int64_t i = 0; i < rows; ++i) labels[i] = static_cast<std::int32_t>(uniform.data<float>()[i]);
+  return {images, Tensor::from_vector<std::int32_t>({rows}, labels)};
+}
+
+// What a training run leaves: the loss after each step (the global batch's mean) and
+// every parameter's final values, in order.
+struct Trained {
+  std::vector<double> losses;
+  std::vector<float> parameters;
+};
+
+// Trains `steps` steps of SGD (lr 0.1) at global batch `rows` with the study's step
+// (study::TrainingStep), data parallel when communicator is given. Every rank makes its
+// network from seed 1 + rank, so only rank 0's broadcast weights make them agree.
+Trained train(const NetSpec& spec, Device device, Communicator* communicator, int steps, std::int64_t rows,
+              bool graphs = false) {
+  const int rank = communicator ? communicator->rank() : 0;
+  std::unique_ptr<nn::Sequential> net = spec.make(1 + static_cast<std::uint64_t>(rank));
+  net->to(device);
+  std::unique_ptr<DataParallel> replica = communicator ? std::make_unique<DataParallel>(*net, *communicator) : nullptr;
+  nn::CrossEntropyLoss criterion;
+  optim::SGD optimizer(net->parameters(), {.lr = 0.1});
+  optim::DivergenceGuard guard(net->parameters(), device);
+  study::DeviceSums sums({}, device);
+  study::TrainingStep step(*net, criterion, optimizer, guard, sums, graphs, replica.get());
+  // At fixed addresses, as the loader serves batches (a CUDA graph reads each new one there).
+  data::Batch batch{Tensor::empty({rows, 3, spec.image_side(), spec.image_side()}, DType::f32, device),
+                    Tensor::empty({rows}, DType::i32, device)};
+  Trained trained;
+  study::PassResult before;
+  for (int s = 0; s < steps; ++s) {
+    const data::Batch next = host_batch(s, rows, spec.image_side());
+    batch.images.copy_from(next.images);
+    batch.labels.copy_from(next.labels);
+    step.run(batch);
+    study::PassResult after;
+    sums.read_into(after);
+    trained.losses.push_back(after.total_loss - before.total_loss);
+    before = after;
+  }
+  for (const nn::Parameter* parameter : net->parameters()) {
+    const std::vector<float> values = parameter->value.to(Device::cpu()).to_vector<float>();
+    trained.parameters.insert(trained.parameters.end(), values.begin(), values.end());
+  }
+  return trained;
+}
+
+// Rank 0's values on every rank (to compare a rank's results with rank 0's).
+std::vector<float> rank0s(Communicator& communicator, const std::vector<float>& values) {
+  Tensor tensor = Tensor::from_vector<float>({static_cast<std::int64_t>(values.size())}, values,
+                                            communicator.device());
+  communicator.broadcast(tensor, 0);
+  return tensor.to(Device::cpu()).to_vector<float>();
+}
+
+// Every step's loss and every final parameter agree within float32 rounding over 20 steps.
+void require_close(const Trained& data_parallel, const Trained& one_process) {
+  REQUIRE(data_parallel.losses.size() == one_process.losses.size());
+  for (std::size_t s = 0; s < one_process.losses.size(); ++s) {
+    INFO("step " << s);
+    REQUIRE(data_parallel.losses[s] == Approx(one_process.losses[s]).epsilon(1e-5));
+  }
+  REQUIRE(data_parallel.parameters.size() == one_process.parameters.size());
+  double largest = 0;
+  for (std::size_t i = 0; i < one_process.parameters.size(); ++i)
+    largest = std::max(largest, static_cast<double>(std::abs(data_parallel.parameters[i] - one_process.parameters[i])));
+  INFO("largest parameter difference " << largest);
+  REQUIRE(largest < 1e-4);
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("the MPI communicator sums averages and broadcasts CPU tensors in place") {
+  if (skip_unless_backend(Device::cpu())) return;
+  Communicator& communicator = *communicator_for(Device::cpu());
+  const int n = communicator.size(), rank = communicator.rank();
+  REQUIRE(communicator.backend() == "mpi");
+  REQUIRE(distributed::launcher_world_size() == n);
+
+  Tensor values = Tensor::from_vector<float>({3}, {1.0f * (rank + 1), 2.0f, -1.0f * rank});
+  communicator.all_reduce(values, distributed::Reduction::sum);
+  const float rank_sum = static_cast<float>(n * (n + 1) / 2), rank_total = static_cast<float>(n * (n - 1) / 2);
+  REQUIRE(values.to_vector<float>() == std::vector<float>{rank_sum, 2.0f * n, -rank_total});
+
+  Tensor doubles = Tensor::full({2}, 3.0 * (rank + 1), DType::f64);
+  communicator.all_reduce(doubles, distributed::Reduction::average);
+  REQUIRE(doubles.to_vector<double>()[1] == Approx(3.0 * (n + 1) / 2));
+
+  Tensor counts = Tensor::full({1}, rank, DType::i64);
+  communicator.broadcast(counts, n - 1);
+  REQUIRE(counts.item<std::int64_t>() == n - 1);
+  REQUIRE(communicator.sum(rank + 1) == n * (n + 1) / 2);
+}
+
+TEST_CASE("a communicator refuses a tensor it cannot reduce and names why") {
+  if (skip_unless_backend(Device::cpu())) return;
+  Communicator& communicator = *communicator_for(Device::cpu());
+  Tensor bytes = Tensor::zeros({4}, DType::u8);
+  REQUIRE_THROWS_WITH(communicator.all_reduce(bytes, distributed::Reduction::sum),
+                      Catch::Contains("reduces f32, f64, i32 or i64 tensors, not u8"));
+  Tensor counts = Tensor::zeros({4}, DType::i64);
+  REQUIRE_THROWS_WITH(communicator.all_reduce(counts, distributed::Reduction::average),
+                      Catch::Contains("not an integer"));
+  REQUIRE_THROWS_WITH(communicator.broadcast(counts, communicator.size()), Catch::Contains("is not a rank"));
+  if (cuda_is_available()) {
+    Tensor on_gpu = Tensor::zeros({4}, DType::f32, Device::cuda());
+    REQUIRE_THROWS_WITH(communicator.all_reduce(on_gpu, distributed::Reduction::sum),
+                        Catch::Contains("reduces CPU tensors"));
+  }
+}
+
+TEST_CASE("each rank takes its contiguous share of a global batch and an uneven split is refused") {
+  if (skip_unless_backend(Device::cpu())) return;
+  Communicator& communicator = *communicator_for(Device::cpu());
+  const int n = communicator.size(), rank = communicator.rank();
+  std::unique_ptr<nn::Sequential> net = NetSpec{}.make(1);
+  DataParallel replica(*net, communicator);
+
+  const std::int64_t rows = 4 * n;
+  std::vector<std::int32_t> labels(static_cast<std::size_t>(rows));
+  for (std::int64_t i = 0; i < rows; ++i) labels[i] = static_cast<std::int32_t>(i);
+  const data::Batch global{Tensor::zeros({rows, 3, 4, 4}), Tensor::from_vector<std::int32_t>({rows}, labels)};
+  const data::Batch shard = replica.shard(global);
+  REQUIRE(shard.images.shape() == Shape({4, 3, 4, 4}));
+  REQUIRE(shard.labels.to_vector<std::int32_t>() ==
+          std::vector<std::int32_t>{4 * rank, 4 * rank + 1, 4 * rank + 2, 4 * rank + 3});
+
+  if (n > 1) {
+    const data::Batch odd{Tensor::zeros({rows + 1, 3, 4, 4}), Tensor::zeros({rows + 1}, DType::i32)};
+    REQUIRE_THROWS_WITH(replica.shard(odd), Catch::Contains("does not split evenly over"));
+  }
+  REQUIRE_NOTHROW(distributed::check_even_shards(50000, 100, 2));
+  REQUIRE_THROWS_WITH(distributed::check_even_shards(50000, 100, 3), Catch::Contains("does not divide by the 3 ranks"));
+  REQUIRE_THROWS_WITH(distributed::check_even_shards(1010, 100, 4),
+                      Catch::Contains("the last batch of an epoch (10 of 1010 images"));
+  REQUIRE_NOTHROW(distributed::check_even_shards(1020, 100, 4));
+}
+
+TEST_CASE("data parallel at global batch 100 matches one process at batch 100 over 20 steps on the CPU") {
+  if (skip_unless_backend(Device::cpu())) return;
+  Communicator& communicator = *communicator_for(Device::cpu());
+  const NetSpec study_net{.study_net = true};
+  const Trained data_parallel = train(study_net, Device::cpu(), &communicator, 20, 100);
+  const Trained one_process = train(study_net, Device::cpu(), nullptr, 20, 100);
+  require_close(data_parallel, one_process);
+  // Every replica took the same steps: the same bits as rank 0's.
+  REQUIRE(same_bits(data_parallel.parameters, rank0s(communicator, data_parallel.parameters)));
+}
+
+TEST_CASE("two data-parallel runs with the same ranks give the same bits") {
+  if (skip_unless_backend(Device::cpu())) return;
+  Communicator& communicator = *communicator_for(Device::cpu());
+  const NetSpec small{.batch_norm = true};
+  const Trained first = train(small, Device::cpu(), &communicator, 10, 8);
+  const Trained second = train(small, Device::cpu(), &communicator, 10, 8);
+  REQUIRE(first.losses == second.losses);
+  REQUIRE(same_bits(first.parameters, second.parameters));
+}
+
+TEST_CASE("with batch norm each rank normalises its shard with its own statistics and keeps rank 0's running ones") {
+  if (skip_unless_backend(Device::cpu())) return;
+  Communicator& communicator = *communicator_for(Device::cpu());
+  const int n = communicator.size();
+  const std::int64_t rows = 4 * n;
+  const data::Batch global = host_batch(0, rows, 4);
+
+  // The first step's loss is the mean over ranks of each shard's loss, each shard
+  // normalised with its own batch statistics as one process would normalise that shard alone.
+  nn::CrossEntropyLoss criterion;
+  double expected = 0;
+  for (int r = 0; r < n; ++r) {
+    std::unique_ptr<nn::Sequential> alone = NetSpec{.batch_norm = true}.make(1);
+    const Tensor images = global.images.slice(4 * r, 4 * r + 4), labels = global.labels.slice(4 * r, 4 * r + 4);
+    expected += criterion.forward(alone->forward(images), labels).item<float>() / n;
+  }
+  const Trained data_parallel = train(NetSpec{.batch_norm = true}, Device::cpu(), &communicator, 1, rows);
+  REQUIRE(data_parallel.losses[0] == Approx(expected).epsilon(1e-6));
+
+  // Each rank's running statistics move with its own shard; the next training forward
+  // starts from rank 0's.
+  std::unique_ptr<nn::Sequential> net = NetSpec{.batch_norm = true}.make(1);
+  DataParallel replica(*net, communicator);
+  net->forward(replica.shard(global).images);
+  replica.broadcast_buffers();
+  for (nn::Buffer* buffer : net->buffers()) {
+    if (buffer->value.dtype() != DType::f32) continue;
+    const std::vector<float> mine = buffer->value.to_vector<float>();
+    INFO(buffer->name);
+    REQUIRE(same_bits(mine, rank0s(communicator, mine)));
+  }
+}
+
+TEST_CASE("data parallel on CUDA through NCCL with the step as a CUDA graph matches one process") {
+  if (skip_unless_backend(Device::cuda())) return;
+  Communicator& communicator = *communicator_for(Device::cuda());
+  REQUIRE(communicator.backend() == "nccl");
+  const NetSpec small{};
+  const std::int64_t rows = 4 * communicator.size();
+  // The graph captures the all-reduce with the rest of the step (after TrainingStep's eager steps).
+  const Trained graphed = train(small, Device::cuda(), &communicator, 8, rows, /*graphs=*/true);
+  const Trained eager = train(small, Device::cuda(), &communicator, 8, rows, /*graphs=*/false);
+  const Trained one_process = train(small, Device::cuda(), nullptr, 8, rows);
+  REQUIRE(graphed.losses == eager.losses);
+  REQUIRE(same_bits(graphed.parameters, eager.parameters));
+  require_close(eager, one_process);
+  REQUIRE(same_bits(graphed.parameters, rank0s(communicator, graphed.parameters)));
+}
+
+TEST_CASE("data parallel on CUDA keeps rank 0's batch norm statistics as a CUDA graph") {
+  if (skip_unless_backend(Device::cuda())) return;
+  Communicator& communicator = *communicator_for(Device::cuda());
+  const Trained graphed = train(NetSpec{.batch_norm = true}, Device::cuda(), &communicator, 6, 4 * communicator.size(),
+                                /*graphs=*/true);
+  const Trained eager = train(NetSpec{.batch_norm = true}, Device::cuda(), &communicator, 6, 4 * communicator.size());
+  REQUIRE(graphed.losses == eager.losses);
+  REQUIRE(same_bits(graphed.parameters, eager.parameters));
+}
