@@ -300,3 +300,19 @@ TEST_CASE("data parallel on CUDA keeps rank 0's batch norm statistics as a CUDA 
   REQUIRE(graphed.losses == eager.losses);
   REQUIRE(same_bits(graphed.parameters, eager.parameters));
 }
+
+TEST_CASE("a one-rank NCCL communicator bootstrapped in this process trains as one process does") {
+  // What gpu-check runs on one GPU, without mpirun: ncclGetUniqueId, then ncclCommInitRank
+  // with one rank; the step, with its collectives, captured as a CUDA graph.
+  if (skip_unless_backend(Device::cuda())) return;
+  std::unique_ptr<Communicator> alone = distributed::make_single_process_nccl_communicator();
+  REQUIRE(alone->size() == 1);
+  REQUIRE(alone->rank() == 0);
+  for (const bool batch_norm : {false, true}) {
+    INFO("batch norm " << batch_norm);
+    const Trained data_parallel = train(NetSpec{.batch_norm = batch_norm}, Device::cuda(), alone.get(), 6, 8, true);
+    const Trained one_process = train(NetSpec{.batch_norm = batch_norm}, Device::cuda(), nullptr, 6, 8, true);
+    REQUIRE(data_parallel.losses == one_process.losses);
+    REQUIRE(same_bits(data_parallel.parameters, one_process.parameters));
+  }
+}

@@ -167,7 +167,9 @@ int run(int argc, char** argv) {
     std::filesystem::create_directories(options.output_dir);
     output_lock.emplace(options.output_dir, "study");
   }
-  options.progress_bar = leader && ::isatty(STDOUT_FILENO) != 0;
+  // Under mpirun a rank's standard output is a terminal of mpirun's (a pty), not the
+  // user's: no redrawn progress line there.
+  options.progress_bar = !communicator && ::isatty(STDOUT_FILENO) != 0;
 
   StudyContext context{.machine = fmt::format("{}, {} hardware threads", cpu_model(),
                                               std::thread::hardware_concurrency()),
