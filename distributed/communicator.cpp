@@ -37,6 +37,14 @@ bool has_backend(Device device) {
   return false;
 }
 
+bool has_nccl() {
+#if defined(MINIDL_WITH_NCCL)
+  return true;
+#else
+  return false;
+#endif
+}
+
 std::unique_ptr<Communicator> make_communicator(Device device) {
   return device.is_cuda() ? make_nccl_communicator() : make_mpi_communicator();
 }

@@ -68,7 +68,12 @@ int launcher_world_size();
 /// running, ends this process with exit_code.
 [[noreturn]] void abort_job(int exit_code);
 
-/// Whether this build has the backend for device ("mpi" for the CPU, "nccl" for CUDA).
+/// Whether make_communicator(device) can work in this build: MPI for the CPU; NCCL and
+/// MPI (which starts the ranks) for CUDA.
 bool has_backend(Device device);
+
+/// Whether this build has NCCL (real, or the emulated flavour's stand-in), for
+/// make_single_process_nccl_communicator() (nccl_communicator.h), which needs no MPI.
+bool has_nccl();
 
 }  // namespace minidl::distributed
