@@ -28,6 +28,20 @@
 #include "test_support.h"
 #include "training.h"
 
+// Under AddressSanitizer this binary runs without LeakSanitizer: Open MPI's plugins leave
+// allocations at exit that LeakSanitizer reports, from modules MPI_Finalize has unloaded
+// (so no suppression can name them). ASan's memory checks and UBSan stay on.
+#if defined(__SANITIZE_ADDRESS__)
+#define MINIDL_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MINIDL_UNDER_ASAN 1
+#endif
+#endif
+#if defined(MINIDL_UNDER_ASAN)
+extern "C" const char* __asan_default_options() { return "detect_leaks=0"; }
+#endif
+
 using namespace minidl;
 using distributed::Communicator;
 using distributed::DataParallel;
@@ -156,7 +170,7 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
 
 }  // namespace
 
-TEST_CASE("the MPI communicator sums averages and broadcasts CPU tensors in place") {
+TEST_CASE("the MPI communicator sums averages and broadcasts CPU tensors in place", "[mpi]") {
   if (skip_unless_backend(Device::cpu())) return;
   Communicator& communicator = *communicator_for(Device::cpu());
   const int n = communicator.size(), rank = communicator.rank();
@@ -178,7 +192,7 @@ TEST_CASE("the MPI communicator sums averages and broadcasts CPU tensors in plac
   REQUIRE(communicator.sum(rank + 1) == n * (n + 1) / 2);
 }
 
-TEST_CASE("a communicator refuses a tensor it cannot reduce and names why") {
+TEST_CASE("a communicator refuses a tensor it cannot reduce and names why", "[mpi]") {
   if (skip_unless_backend(Device::cpu())) return;
   Communicator& communicator = *communicator_for(Device::cpu());
   Tensor bytes = Tensor::zeros({4}, DType::u8);
@@ -195,7 +209,7 @@ TEST_CASE("a communicator refuses a tensor it cannot reduce and names why") {
   }
 }
 
-TEST_CASE("each rank takes its contiguous share of a global batch and an uneven split is refused") {
+TEST_CASE("each rank takes its contiguous share of a global batch and an uneven split is refused", "[mpi]") {
   if (skip_unless_backend(Device::cpu())) return;
   Communicator& communicator = *communicator_for(Device::cpu());
   const int n = communicator.size(), rank = communicator.rank();
@@ -222,7 +236,7 @@ TEST_CASE("each rank takes its contiguous share of a global batch and an uneven 
   REQUIRE_NOTHROW(distributed::check_even_shards(1020, 100, 4));
 }
 
-TEST_CASE("data parallel at global batch 100 matches one process at batch 100 over 20 steps on the CPU") {
+TEST_CASE("data parallel at global batch 100 matches one process at batch 100 over 20 steps on the CPU", "[mpi]") {
   if (skip_unless_backend(Device::cpu())) return;
   Communicator& communicator = *communicator_for(Device::cpu());
   const NetSpec study_net{.study_net = true};
@@ -233,7 +247,7 @@ TEST_CASE("data parallel at global batch 100 matches one process at batch 100 ov
   REQUIRE(same_bits(data_parallel.parameters, rank0s(communicator, data_parallel.parameters)));
 }
 
-TEST_CASE("two data-parallel runs with the same ranks give the same bits") {
+TEST_CASE("two data-parallel runs with the same ranks give the same bits", "[mpi]") {
   if (skip_unless_backend(Device::cpu())) return;
   Communicator& communicator = *communicator_for(Device::cpu());
   const NetSpec small{.batch_norm = true};
@@ -243,7 +257,7 @@ TEST_CASE("two data-parallel runs with the same ranks give the same bits") {
   REQUIRE(same_bits(first.parameters, second.parameters));
 }
 
-TEST_CASE("with batch norm each rank normalises its shard with its own statistics and keeps rank 0's running ones") {
+TEST_CASE("with batch norm each rank normalises its shard with its own statistics and keeps rank 0's running ones", "[mpi]") {
   if (skip_unless_backend(Device::cpu())) return;
   Communicator& communicator = *communicator_for(Device::cpu());
   const int n = communicator.size();
@@ -276,23 +290,22 @@ TEST_CASE("with batch norm each rank normalises its shard with its own statistic
   }
 }
 
-TEST_CASE("data parallel at global batch 100 matches one process at batch 100 over 20 steps on CUDA through NCCL") {
+TEST_CASE("data parallel matches one process over 20 steps on CUDA through NCCL with the step as a CUDA graph", "[nccl]") {
   if (skip_unless_backend(Device::cuda())) return;
   Communicator& communicator = *communicator_for(Device::cuda());
   REQUIRE(communicator.backend() == "nccl");
-  const NetSpec small{};  // the emulator takes seconds a step on the study's network
-  const std::int64_t rows = 100 % communicator.size() == 0 ? 100 : 4 * communicator.size();
+  // The small network at global batch 10 per rank: the emulator takes seconds a step on
+  // the study's network at batch 100 (the CPU case above runs that).
+  const NetSpec small{};
+  const std::int64_t rows = 10 * communicator.size();
   // The graph captures the all-reduce with the rest of the step (after TrainingStep's eager steps).
   const Trained graphed = train(small, Device::cuda(), &communicator, 20, rows, /*graphs=*/true);
-  const Trained eager = train(small, Device::cuda(), &communicator, 20, rows, /*graphs=*/false);
   const Trained one_process = train(small, Device::cuda(), nullptr, 20, rows);
-  REQUIRE(graphed.losses == eager.losses);
-  REQUIRE(same_bits(graphed.parameters, eager.parameters));
-  require_close(eager, one_process);
+  require_close(graphed, one_process);
   REQUIRE(same_bits(graphed.parameters, rank0s(communicator, graphed.parameters)));
 }
 
-TEST_CASE("data parallel on CUDA keeps rank 0's batch norm statistics as a CUDA graph") {
+TEST_CASE("data parallel on CUDA with batch norm gives the same bits eager and as a CUDA graph", "[nccl]") {
   if (skip_unless_backend(Device::cuda())) return;
   Communicator& communicator = *communicator_for(Device::cuda());
   const Trained graphed = train(NetSpec{.batch_norm = true}, Device::cuda(), &communicator, 6, 4 * communicator.size(),
@@ -302,7 +315,7 @@ TEST_CASE("data parallel on CUDA keeps rank 0's batch norm statistics as a CUDA 
   REQUIRE(same_bits(graphed.parameters, eager.parameters));
 }
 
-TEST_CASE("a one-rank NCCL communicator bootstrapped in this process trains as one process does") {
+TEST_CASE("a one-rank NCCL communicator bootstrapped in this process trains as one process does", "[nccl]") {
   // What gpu-check runs on one GPU, without mpirun: ncclGetUniqueId, then ncclCommInitRank
   // with one rank; the step, with its collectives, captured as a CUDA graph.
   if (testing::skip_unless_cuda()) return;
