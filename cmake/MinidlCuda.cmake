@@ -57,6 +57,21 @@ set(MINIDL_CUDA_EMULATOR_SOURCES
   ${PROJECT_SOURCE_DIR}/core/emulator/launch.cpp
   ${PROJECT_SOURCE_DIR}/core/emulator/runtime.cpp)
 
+# minidl_find_nvidia_library(PREFIX HEADER PIP_FOLDER LIBRARY_NAME...): one of NVIDIA's
+# libraries (cuDNN, NCCL) in the CUDA toolkit, the system, or PyTorch's pip packages
+# (site-packages/nvidia/PIP_FOLDER, which may ship only a versioned library such as
+# libcudnn.so.9). Sets the cache variables MINIDL_<PREFIX>_INCLUDE_DIR and
+# MINIDL_<PREFIX>_LIBRARY, which a user may set to point at another copy.
+function(minidl_find_nvidia_library prefix header pip_folder)
+  set(hints ${CUDAToolkit_LIBRARY_ROOT} ${CUDAToolkit_TARGET_DIR})
+  foreach(dir IN LISTS minidl_site_packages)
+    list(APPEND hints ${dir}/nvidia/${pip_folder})
+  endforeach()
+  find_path(MINIDL_${prefix}_INCLUDE_DIR ${header} HINTS ${CUDAToolkit_INCLUDE_DIRS} ${hints} PATH_SUFFIXES include)
+  find_library(MINIDL_${prefix}_LIBRARY NAMES ${ARGN} HINTS ${CUDAToolkit_LIBRARY_DIR} ${hints}
+    PATH_SUFFIXES lib lib64)
+endfunction()
+
 if(MINIDL_CUDA_MODE STREQUAL "real")
   if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
     execute_process(COMMAND nvidia-smi -L RESULT_VARIABLE minidl_smi_result OUTPUT_QUIET ERROR_QUIET)
@@ -77,22 +92,15 @@ if(MINIDL_CUDA_MODE STREQUAL "real")
   find_package(CUDAToolkit REQUIRED)
   message(STATUS "minidl: real CUDA build for architectures ${CMAKE_CUDA_ARCHITECTURES} (CUDA ${CUDAToolkit_VERSION})")
 
-  # cuDNN: in the CUDA toolkit, the system, or PyTorch's pip packages
-  # (site-packages/nvidia/cudnn, which ship only the versioned libcudnn.so.9).
-  set(minidl_cudnn_hints ${CUDAToolkit_LIBRARY_ROOT} ${CUDAToolkit_TARGET_DIR})
+  # Where PyTorch's pip packages may hold NVIDIA's libraries (site-packages/nvidia/...).
   find_package(Python3 COMPONENTS Interpreter QUIET)
   if(Python3_Interpreter_FOUND)
     execute_process(
       COMMAND ${Python3_EXECUTABLE} -c "import site; print(';'.join(site.getsitepackages() + [site.getusersitepackages()]))"
       OUTPUT_VARIABLE minidl_site_packages OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
-    foreach(dir IN LISTS minidl_site_packages)
-      list(APPEND minidl_cudnn_hints ${dir}/nvidia/cudnn)
-    endforeach()
   endif()
-  find_path(MINIDL_CUDNN_INCLUDE_DIR cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS} ${minidl_cudnn_hints}
-    PATH_SUFFIXES include)
-  find_library(MINIDL_CUDNN_LIBRARY NAMES cudnn libcudnn.so.9 HINTS ${CUDAToolkit_LIBRARY_DIR} ${minidl_cudnn_hints}
-    PATH_SUFFIXES lib lib64)
+  # cuDNN (pip's nvidia/cudnn ships only the versioned libcudnn.so.9).
+  minidl_find_nvidia_library(CUDNN cudnn.h cudnn cudnn libcudnn.so.9)
   if(MINIDL_CUDNN_INCLUDE_DIR AND MINIDL_CUDNN_LIBRARY)
     set(MINIDL_WITH_CUDNN ON)
     message(STATUS "minidl: cuDNN found: ${MINIDL_CUDNN_LIBRARY}")

@@ -21,14 +21,7 @@ if(MINIDL_DISTRIBUTED)
   endif()
 
   if(MINIDL_CUDA_MODE STREQUAL "real")
-    set(minidl_nccl_hints ${CUDAToolkit_LIBRARY_ROOT} ${CUDAToolkit_TARGET_DIR})
-    foreach(dir IN LISTS minidl_site_packages)
-      list(APPEND minidl_nccl_hints ${dir}/nvidia/nccl)
-    endforeach()
-    find_path(MINIDL_NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS} ${minidl_nccl_hints}
-      PATH_SUFFIXES include)
-    find_library(MINIDL_NCCL_LIBRARY NAMES nccl libnccl.so.2 HINTS ${CUDAToolkit_LIBRARY_DIR} ${minidl_nccl_hints}
-      PATH_SUFFIXES lib lib64)
+    minidl_find_nvidia_library(NCCL nccl.h nccl nccl libnccl.so.2)
     if(MINIDL_NCCL_INCLUDE_DIR AND MINIDL_NCCL_LIBRARY)
       set(MINIDL_WITH_NCCL ON)
       message(STATUS "minidl: NCCL found: ${MINIDL_NCCL_LIBRARY}")

@@ -90,6 +90,19 @@ void require_same_bits(const Tensor& actual, const Tensor& expected, const std::
 
 }  // namespace
 
+// What the registry says when first asked during this file's static initialization, which
+// runs before the library's own files' (their objects come later in the link).
+const std::vector<ops::ImplementationInfo> conv2d_at_static_initialization =
+    ops::implementations(ops::Op::conv2d, DeviceType::CPU);
+
+TEST_CASE("the registry serves its dtypes when first used during static initialization") {
+  REQUIRE_FALSE(conv2d_at_static_initialization.empty());
+  for (const ops::ImplementationInfo& info : conv2d_at_static_initialization) {
+    INFO(info.name);
+    REQUIRE_FALSE(info.dtypes.empty());
+  }
+}
+
 // ---- choosing --------------------------------------------------------------------------
 
 TEST_CASE("every op has a cpu reference that serves f32 and f64 or the f32 it needs") {

@@ -24,9 +24,6 @@ namespace minidl::ops {
 
 namespace {
 
-const std::vector<DType> kF32{DType::f32};
-const std::vector<DType> kF32F64{DType::f32, DType::f64};
-
 // The data of an optional tensor: nullptr when it is undefined.
 template <typename T>
 T* data_or_null(const Tensor& t) {
@@ -297,33 +294,37 @@ void gather_normalize_reference(const GatherNormalizeArgs& a) {
 
 void register_cpu_implementations(Registries& r) {
   const DeviceType on_cpu = DeviceType::CPU;
-  r.conv2d.add({"gemm", on_cpu, kF32, kAnySize, true, "im2col + cache-blocked AVX2 GEMM on all threads, bias and ReLU in its epilogue (kernels/cpu/conv2d_gemm.h)"},
+  // Locals, not namespace-scope vectors: the registry may be first used during another
+  // file's static initialization, before those would be constructed.
+  const std::vector<DType> f32_only{DType::f32};
+  const std::vector<DType> f32_or_f64{DType::f32, DType::f64};
+  r.conv2d.add({"gemm", on_cpu, f32_only, kAnySize, true, "im2col + cache-blocked AVX2 GEMM on all threads, bias and ReLU in its epilogue (kernels/cpu/conv2d_gemm.h)"},
                {conv2d_forward_gemm, conv2d_backward_gemm});
-  r.conv2d.add({"reference", on_cpu, kF32F64, kAnySize, false, "direct convolution in plain loops (kernels/cpu/conv2d.h)"},
+  r.conv2d.add({"reference", on_cpu, f32_or_f64, kAnySize, false, "direct convolution in plain loops (kernels/cpu/conv2d.h)"},
                {conv2d_forward_reference, conv2d_backward_reference});
-  r.max_pool2d.add({"vectorized", on_cpu, kF32, kAnySize, false, "forward: 2x2 windows by vector compare and select; backward: the reference's (kernels/cpu/max_pool2d_vectorized.h)"},
+  r.max_pool2d.add({"vectorized", on_cpu, f32_only, kAnySize, false, "forward: 2x2 windows by vector compare and select; backward: the reference's (kernels/cpu/max_pool2d_vectorized.h)"},
                    {max_pool2d_forward_vectorized, max_pool2d_backward_reference});
-  r.max_pool2d.add({"reference", on_cpu, kF32F64, kAnySize, false, "plain loops over the windows (kernels/cpu/max_pool2d.h)"},
+  r.max_pool2d.add({"reference", on_cpu, f32_or_f64, kAnySize, false, "plain loops over the windows (kernels/cpu/max_pool2d.h)"},
                    {max_pool2d_forward_reference, max_pool2d_backward_reference});
-  r.relu.add({"reference", on_cpu, kF32F64, kAnySize, false, "one loop, ranges on all threads (kernels/cpu/relu.h)"},
+  r.relu.add({"reference", on_cpu, f32_or_f64, kAnySize, false, "one loop, ranges on all threads (kernels/cpu/relu.h)"},
              {relu_forward_reference, relu_backward_reference});
-  r.batch_norm2d.add({"vectorized", on_cpu, kF32, kAnySize, false, "planes summed in eight float lanes, channels on all threads (kernels/cpu/batch_norm2d_vectorized.h)"},
+  r.batch_norm2d.add({"vectorized", on_cpu, f32_only, kAnySize, false, "planes summed in eight float lanes, channels on all threads (kernels/cpu/batch_norm2d_vectorized.h)"},
                      {batch_norm2d_forward_train_vectorized, batch_norm2d_forward_eval_vectorized,
                       batch_norm2d_backward_train_vectorized, batch_norm2d_backward_eval_vectorized});
-  r.batch_norm2d.add({"reference", on_cpu, kF32F64, kAnySize, false, "plain loops, sums in double (kernels/cpu/batch_norm2d.h)"},
+  r.batch_norm2d.add({"reference", on_cpu, f32_or_f64, kAnySize, false, "plain loops, sums in double (kernels/cpu/batch_norm2d.h)"},
                      {batch_norm2d_forward_train_reference, batch_norm2d_forward_eval_reference,
                       batch_norm2d_backward_train_reference, batch_norm2d_backward_eval_reference});
-  r.linear.add({"gemm", on_cpu, kF32, kAnySize, false, "cache-blocked AVX2 GEMM on all threads (kernels/cpu/linear_gemm.h)"},
+  r.linear.add({"gemm", on_cpu, f32_only, kAnySize, false, "cache-blocked AVX2 GEMM on all threads (kernels/cpu/linear_gemm.h)"},
                {linear_forward_gemm, linear_backward_gemm});
-  r.linear.add({"reference", on_cpu, kF32F64, kAnySize, false, "plain loops (kernels/cpu/linear.h)"},
+  r.linear.add({"reference", on_cpu, f32_or_f64, kAnySize, false, "plain loops (kernels/cpu/linear.h)"},
                {linear_forward_reference, linear_backward_reference});
-  r.cross_entropy.add({"reference", on_cpu, kF32F64, kAnySize, false, "one row at a time, max-subtracted logsumexp (kernels/cpu/cross_entropy.h)"},
+  r.cross_entropy.add({"reference", on_cpu, f32_or_f64, kAnySize, false, "one row at a time, max-subtracted logsumexp (kernels/cpu/cross_entropy.h)"},
                       {cross_entropy_reference});
-  r.sgd.add({"reference", on_cpu, kF32F64, kAnySize, false, "one loop per parameter (kernels/cpu/sgd.h)"}, {sgd_reference, sgd_prepare_nothing});
-  r.step_metrics.add({"reference", on_cpu, kF32, kAnySize, false, "two additions on the host"}, {step_metrics_reference});
-  r.divergence_check.add({"reference", on_cpu, kF32F64, kAnySize, false, "a loop over the loss and every gradient"},
+  r.sgd.add({"reference", on_cpu, f32_or_f64, kAnySize, false, "one loop per parameter (kernels/cpu/sgd.h)"}, {sgd_reference, sgd_prepare_nothing});
+  r.step_metrics.add({"reference", on_cpu, f32_only, kAnySize, false, "two additions on the host"}, {step_metrics_reference});
+  r.divergence_check.add({"reference", on_cpu, f32_or_f64, kAnySize, false, "a loop over the loss and every gradient"},
                          {divergence_check_reference});
-  r.gather_normalize.add({"reference", on_cpu, kF32, kAnySize, false, "a loop per image, indices checked"},
+  r.gather_normalize.add({"reference", on_cpu, f32_only, kAnySize, false, "a loop per image, indices checked"},
                          {gather_normalize_reference});
 }
 

@@ -27,8 +27,6 @@ namespace minidl::ops {
 
 namespace {
 
-const std::vector<DType> kF32{DType::f32};
-
 // The data of an optional f32 tensor: nullptr when it is undefined.
 float* data_or_null(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
 
@@ -316,38 +314,41 @@ void divergence_check(const DivergenceCheckArgs& a) {
 
 void register_cuda_implementations(Registries& r) {
   const DeviceType on_cuda = DeviceType::CUDA;
-  r.conv2d.add({"blocked", on_cuda, kF32, kInt32Size, true, "implicit GEMM, 4x4 outputs a thread, split depth, index tables (kernels/cuda/conv2d_blocked.h)"},
+  // Locals, not namespace-scope vectors: the registry may be first used during another
+  // file's static initialization, before those would be constructed.
+  const std::vector<DType> f32_only{DType::f32};
+  r.conv2d.add({"blocked", on_cuda, f32_only, kInt32Size, true, "implicit GEMM, 4x4 outputs a thread, split depth, index tables (kernels/cuda/conv2d_blocked.h)"},
                {call::conv2d_forward_blocked, call::conv2d_backward_blocked});
-  r.conv2d.add({"tiled", on_cuda, kF32, kInt32Size, false, "implicit GEMM, 16x16 shared-memory tiles, a thread per output (kernels/cuda/conv2d.h)"},
+  r.conv2d.add({"tiled", on_cuda, f32_only, kInt32Size, false, "implicit GEMM, 16x16 shared-memory tiles, a thread per output (kernels/cuda/conv2d.h)"},
                {call::conv2d_forward<cuda::conv2d_forward>, call::conv2d_backward<cuda::conv2d_backward>});
-  r.conv2d.add({"cublas", on_cuda, kF32, kInt32Size, false, "im2col + cuBLAS SGEMM, bias by a kernel (kernels/cuda/cublas_ops.h)"},
+  r.conv2d.add({"cublas", on_cuda, f32_only, kInt32Size, false, "im2col + cuBLAS SGEMM, bias by a kernel (kernels/cuda/cublas_ops.h)"},
                {call::conv2d_forward<cublas::conv2d_forward>, call::conv2d_backward<cublas::conv2d_backward>});
-  r.max_pool2d.add({"windows", on_cuda, kF32, kInt32Size, true, "backward: a thread per window where windows tile the input (kernels/cuda/max_pool2d.h)"},
+  r.max_pool2d.add({"windows", on_cuda, f32_only, kInt32Size, true, "backward: a thread per window where windows tile the input (kernels/cuda/max_pool2d.h)"},
                    {call::max_pool2d_forward, call::max_pool2d_backward_windows});
-  r.max_pool2d.add({"gather", on_cuda, kF32, kInt32Size, false, "backward: a thread per input element gathers from its windows (kernels/cuda/max_pool2d.h)"},
+  r.max_pool2d.add({"gather", on_cuda, f32_only, kInt32Size, false, "backward: a thread per input element gathers from its windows (kernels/cuda/max_pool2d.h)"},
                    {call::max_pool2d_forward, call::max_pool2d_backward_gather});
-  r.relu.add({"kernels", on_cuda, kF32, kAnySize, false, "a thread per element (kernels/cuda/relu.cu)"},
+  r.relu.add({"kernels", on_cuda, f32_only, kAnySize, false, "a thread per element (kernels/cuda/relu.cu)"},
              {call::relu_forward, call::relu_backward});
-  r.batch_norm2d.add({"split", on_cuda, kF32, kInt32Size, true, "each channel split across blocks, chunk statistics combined in order (kernels/cuda/batch_norm2d_split.h)"},
+  r.batch_norm2d.add({"split", on_cuda, f32_only, kInt32Size, true, "each channel split across blocks, chunk statistics combined in order (kernels/cuda/batch_norm2d_split.h)"},
                      {call::batch_norm2d_forward_train_split, call::batch_norm2d_forward_eval_split,
                       call::batch_norm2d_backward_train_split, call::batch_norm2d_backward_eval_split});
-  r.batch_norm2d.add({"per_channel", on_cuda, kF32, kInt32Size, false, "a block per channel (kernels/cuda/batch_norm2d.h)"},
+  r.batch_norm2d.add({"per_channel", on_cuda, f32_only, kInt32Size, false, "a block per channel (kernels/cuda/batch_norm2d.h)"},
                      {call::batch_norm2d_forward_train, call::batch_norm2d_forward_eval,
                       call::batch_norm2d_backward_train, call::batch_norm2d_backward_eval});
-  r.linear.add({"blocked", on_cuda, kF32, kInt32Size, true, "register-blocked GEMM, split depth, coalesced loads (kernels/cuda/linear_blocked.h)"},
+  r.linear.add({"blocked", on_cuda, f32_only, kInt32Size, true, "register-blocked GEMM, split depth, coalesced loads (kernels/cuda/linear_blocked.h)"},
                {call::linear_forward_blocked, call::linear_backward_blocked});
-  r.linear.add({"tiled", on_cuda, kF32, kInt32Size, false, "16x16 shared-memory tiled GEMM, a thread per output (kernels/cuda/linear.h)"},
+  r.linear.add({"tiled", on_cuda, f32_only, kInt32Size, false, "16x16 shared-memory tiled GEMM, a thread per output (kernels/cuda/linear.h)"},
                {call::linear_forward<cuda::linear_forward>, call::linear_backward<cuda::linear_backward>});
-  r.linear.add({"cublas", on_cuda, kF32, kInt32Size, false, "cuBLAS SGEMM, bias by a kernel (kernels/cuda/cublas_ops.h)"},
+  r.linear.add({"cublas", on_cuda, f32_only, kInt32Size, false, "cuBLAS SGEMM, bias by a kernel (kernels/cuda/cublas_ops.h)"},
                {call::linear_forward<cublas::linear_forward>, call::linear_backward<cublas::linear_backward>});
-  r.cross_entropy.add({"kernels", on_cuda, kF32, kAnySize, false, "one block, a warp per row (kernels/cuda/cross_entropy.cu)"},
+  r.cross_entropy.add({"kernels", on_cuda, f32_only, kAnySize, false, "one block, a warp per row (kernels/cuda/cross_entropy.cu)"},
                       {call::cross_entropy});
-  r.sgd.add({"kernels", on_cuda, kF32, kAnySize, false, "every parameter in one launch (kernels/cuda/sgd.cu)"}, {call::sgd, call::sgd_prepare});
-  r.step_metrics.add({"kernels", on_cuda, kF32, kAnySize, false, "one thread adds two values (kernels/cuda/step_metrics.cu)"},
+  r.sgd.add({"kernels", on_cuda, f32_only, kAnySize, false, "every parameter in one launch (kernels/cuda/sgd.cu)"}, {call::sgd, call::sgd_prepare});
+  r.step_metrics.add({"kernels", on_cuda, f32_only, kAnySize, false, "one thread adds two values (kernels/cuda/step_metrics.cu)"},
                      {call::step_metrics});
-  r.divergence_check.add({"kernels", on_cuda, kF32, kAnySize, false, "one block reads the loss and every gradient (kernels/cuda/divergence_check.cu)"},
+  r.divergence_check.add({"kernels", on_cuda, f32_only, kAnySize, false, "one block reads the loss and every gradient (kernels/cuda/divergence_check.cu)"},
                          {call::divergence_check});
-  r.gather_normalize.add({"kernels", on_cuda, kF32, kAnySize, false, "a thread per output element (kernels/cuda/gather_normalize.cu)"},
+  r.gather_normalize.add({"kernels", on_cuda, f32_only, kAnySize, false, "a thread per output element (kernels/cuda/gather_normalize.cu)"},
                          {call::gather_normalize});
 }
 

@@ -13,8 +13,6 @@ namespace minidl::ops {
 
 namespace {
 
-const std::vector<DType> kF32{DType::f32};
-
 float* data_or_null(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
 
 void conv2d_forward(const Conv2dForwardArgs& a) {
@@ -61,9 +59,12 @@ void batch_norm2d_backward_eval(const BatchNorm2dEvalBackwardArgs& a) {
 
 void register_cudnn_implementations(Registries& r) {
   const DeviceType on_cuda = DeviceType::CUDA;
-  r.conv2d.add({"cudnn", on_cuda, kF32, kAnySize, false, "cuDNN, the algorithm cudnnFind* measures fastest in FMA math (kernels/cudnn/conv2d.h)"},
+  // A local, not a namespace-scope vector: the registry may be first used during another
+  // file's static initialization, before that would be constructed.
+  const std::vector<DType> f32_only{DType::f32};
+  r.conv2d.add({"cudnn", on_cuda, f32_only, kAnySize, false, "cuDNN, the algorithm cudnnFind* measures fastest in FMA math (kernels/cudnn/conv2d.h)"},
                {conv2d_forward, conv2d_backward});
-  r.batch_norm2d.add({"cudnn", on_cuda, kF32, kAnySize, false, "cuDNN's spatial batch norm (kernels/cudnn/batch_norm2d.h)"},
+  r.batch_norm2d.add({"cudnn", on_cuda, f32_only, kAnySize, false, "cuDNN's spatial batch norm (kernels/cudnn/batch_norm2d.h)"},
                      {batch_norm2d_forward_train, batch_norm2d_forward_eval, batch_norm2d_backward_train,
                       batch_norm2d_backward_eval});
 }
