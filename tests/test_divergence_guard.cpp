@@ -164,3 +164,29 @@ TEST_CASE("on cuda guarded steps make the host wait only when it polls") {
 #endif
   REQUIRE_FALSE(guard.poll().first_bad_step.has_value());
 }
+
+TEST_CASE("a skipped first momentum step leaves zero buffers and the next step keeps 1 minus dampening of its gradient") {
+  // docs/ops/sgd.md: unlike GradScaler, which would skip the step call altogether (the next
+  // step then being PyTorch's first, buf = d), minidl creates the buffers at 0 on the skipped
+  // call, so the next step's buffer is momentum * 0 + (1 - dampening) d.
+  for (Device device : devices()) {
+    INFO(device.str());
+    Model model(device);
+    optim::SGD optimizer(model.pointers(), {.lr = 0.5, .momentum = 0.9, .dampening = 0.5});
+    optim::DivergenceGuard guard(model.pointers(), device, optim::DivergencePolicy::skip_bad_steps);
+    model.set_gradients(0, kNaN);
+    guard.check(scalar_loss(1.0f, device), 0);
+    optimizer.step(guard.skip_update());
+    for (const Tensor& buffer : optimizer.momentum_buffers()) {
+      REQUIRE(buffer.defined());
+      for (float value : buffer.to(Device::cpu()).to_vector<float>()) REQUIRE(value == 0.0f);
+    }
+    model.set_gradients(1);  // d = 0.02
+    guard.check(scalar_loss(1.0f, device), 1);
+    optimizer.step(guard.skip_update());
+    // buf = 0.5 * 0.02 = 0.01 and small = 1 - 0.5 * 0.01; PyTorch's first step would give 1 - 0.5 * 0.02.
+    REQUIRE(optimizer.momentum_buffers()[0].to(Device::cpu()).data<float>()[0] == Approx(0.01f));
+    REQUIRE(model.snapshot()[0].data<float>()[0] == Approx(0.995f));
+    REQUIRE(optimizer.step_count() == 2);
+  }
+}
