@@ -13,17 +13,18 @@
 namespace minidl::distributed {
 
 int launcher_world_size() {
-  // Open MPI's mpirun, then MPICH's (Hydra) and PMIx launchers.
-  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"})
+  // Open MPI's mpirun, then MPICH's (Hydra).
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"})
     if (const char* value = std::getenv(name)) return std::max(1, std::atoi(value));
   return 1;
 }
 
-void abort_job(int exit_code) {
+void abort_job_if_distributed(int exit_code) {
 #if defined(MINIDL_WITH_MPI)
-  mpi::abort_job(exit_code);
+  mpi::abort_if_running(exit_code);
+#else
+  (void)exit_code;
 #endif
-  std::_Exit(exit_code);
 }
 
 bool has_backend(Device device) {

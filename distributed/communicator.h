@@ -8,7 +8,8 @@
 ///
 /// Every rank must make the same calls in the same order, with tensors of the same shape
 /// and dtype: a collective returns (or, on CUDA, its work completes) once every rank has
-/// joined it. The reductions give every rank the same bits.
+/// joined it. MPI and NCCL do not promise that a reduction gives every rank the same
+/// bits; Open MPI and NCCL do in practice, and tests/test_distributed.cpp checks it.
 #pragma once
 
 #include <cstdint>
@@ -43,8 +44,8 @@ class Communicator {
   /// In place, on every rank: tensor = the reduction of every rank's tensor. One call
   /// moves the whole tensor (a flat buffer of every gradient is one call). On CUDA the
   /// work is queued on minidl's stream (and may be captured in a CUDA graph); on the CPU
-  /// it is done when the call returns. Throws Error for a tensor on another device, not
-  /// contiguous, or of a dtype the backend does not reduce.
+  /// it is done when the call returns. Throws Error for a tensor on another device or of
+  /// a dtype the backend does not reduce.
   virtual void all_reduce(Tensor& tensor, Reduction reduction) = 0;
   /// In place, on every rank: tensor = root's tensor. Queued like all_reduce.
   virtual void broadcast(Tensor& tensor, int root) = 0;
@@ -59,14 +60,14 @@ class Communicator {
 /// MPI launcher that MPI can join.
 std::unique_ptr<Communicator> make_communicator(Device device);
 
-/// The number of ranks mpirun (Open MPI or MPICH) says this process was started among,
-/// read from the environment without initializing MPI; 1 when no launcher started it.
+/// The number of ranks mpirun (Open MPI's, or MPICH's Hydra) says this process was started
+/// among, read from the environment without initializing MPI; 1 when no launcher said so.
 int launcher_world_size();
 
-/// Ends every rank of the job at once with exit_code (MPI_Abort), for an error on one
-/// rank that the others would wait for forever in their next collective. Without MPI
-/// running, ends this process with exit_code.
-[[noreturn]] void abort_job(int exit_code);
+/// When this process is one rank of several that MPI runs, ends them all at once with
+/// exit_code (MPI_Abort): an error on one rank would leave the others waiting forever in
+/// their next collective. Otherwise returns.
+void abort_job_if_distributed(int exit_code);
 
 /// Whether make_communicator(device) can work in this build: MPI for the CPU; NCCL and
 /// MPI (which starts the ranks) for CUDA.

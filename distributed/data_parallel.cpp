@@ -46,8 +46,14 @@ DataParallel::DataParallel(nn::Module& net, Communicator& communicator) : commun
   // BatchNorm's running statistics; num_batches_tracked is a host counter that every
   // rank advances alike, one per training forward.
   std::vector<Tensor*> buffers;
-  for (nn::Buffer* buffer : net.buffers())
-    if (buffer->value.dtype() == DType::f32 && buffer->value.device() == device) buffers.push_back(&buffer->value);
+  for (nn::Buffer* buffer : net.buffers()) {
+    const DType dtype = buffer->value.dtype();
+    if (dtype != DType::f32 && dtype != DType::f64) continue;
+    if (dtype != DType::f32 || buffer->value.device() != device)
+      fail("DataParallel: buffer {} is {} on {}; the {} communicator broadcasts f32 buffers on {}", buffer->name,
+           dtype_name(dtype), buffer->value.device().str(), communicator.backend(), device.str());
+    buffers.push_back(&buffer->value);
+  }
   if (!buffers.empty()) {
     flat_buffers_ = gather_into_flat_buffer(buffers, /*extra=*/0, device);
     broadcast_buffers();

@@ -43,8 +43,8 @@ class DataParallel {
   /// Broadcasts rank 0's parameters and buffers to every rank, then makes every
   /// parameter's gradient (and every floating-point buffer) a view of one flat buffer on
   /// the communicator's device. Call it after net.to(device) and before making an
-  /// optimizer or anything else that keeps the gradients' tensors. Throws Error when the
-  /// network is not on the communicator's device.
+  /// optimizer or anything else that keeps the gradients' tensors. Throws Error when a
+  /// parameter or floating-point buffer is not f32 on the communicator's device.
   DataParallel(nn::Module& net, Communicator& communicator);
 
   /// This rank's rows of a global batch: views, no copy. Throws Error naming the sizes
@@ -58,8 +58,6 @@ class DataParallel {
   /// mean loss, as a one-element tensor on the device that the next call overwrites.
   const Tensor& average_gradients(const Tensor& loss);
 
-  /// The communicator it reduces with.
-  Communicator& communicator() const { return communicator_; }
   /// The elements one step's all-reduce moves: every gradient, and the loss.
   std::int64_t reduced_elements() const { return flat_gradients_.numel(); }
 

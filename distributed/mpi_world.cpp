@@ -32,6 +32,9 @@ void ensure_initialized() {
   if (initialized) return;
   int provided = 0;
   check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+  if (provided < MPI_THREAD_FUNNELED)
+    fail("MPI_Init_thread: this MPI does not support MPI_THREAD_FUNNELED (a threaded program calling MPI from "
+         "its main thread), which minidl needs");
   // Errors come back as return codes (checked), not as an abort inside MPI.
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   std::atexit(finalize_at_exit);
@@ -56,11 +59,13 @@ void broadcast_bytes(void* data, std::size_t bytes, int root) {
   check(MPI_Bcast(data, static_cast<int>(bytes), MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast");
 }
 
-void abort_job(int exit_code) {
-  int initialized = 0, finalized = 0;
+void abort_if_running(int exit_code) {
+  int initialized = 0, finalized = 0, size = 1;
   MPI_Initialized(&initialized);
   MPI_Finalized(&finalized);
-  if (initialized && !finalized) MPI_Abort(MPI_COMM_WORLD, exit_code);
+  if (!initialized || finalized) return;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  if (size > 1) MPI_Abort(MPI_COMM_WORLD, exit_code);
 }
 
 std::int64_t sum(std::int64_t value) {

@@ -15,6 +15,9 @@
 #include "nccl_emulator.h"
 #else
 #include <nccl.h>
+#if NCCL_VERSION_CODE < NCCL_VERSION(2, 10, 0)
+#error "minidl's NCCL backend needs NCCL 2.10 or later (ncclAvg)"
+#endif
 #endif
 
 namespace minidl::distributed {
@@ -98,6 +101,13 @@ int local_rank() {
     if (const char* value = std::getenv(name)) return std::atoi(value);
   return 0;
 }
+
+// With several GPUs in the machine, makes GPU (local rank mod their count) the current one.
+void choose_gpu() {
+  int devices = 0;
+  cuda::check_cuda(cudaGetDeviceCount(&devices), "cudaGetDeviceCount");
+  if (devices > 1) cuda::check_cuda(cudaSetDevice(local_rank() % devices), "cudaSetDevice");
+}
 #endif
 
 }  // namespace
@@ -108,13 +118,7 @@ std::unique_ptr<Communicator> make_nccl_communicator() {
        "(install libopenmpi-dev: scripts/setup)");
 #else
   const int rank = mpi::world_rank(), size = mpi::world_size();
-#if !defined(MINIDL_CUDA_EMULATOR)
-  int devices = 0;
-  cuda::check_cuda(cudaGetDeviceCount(&devices), "cudaGetDeviceCount");
-  if (devices > 1) cuda::check_cuda(cudaSetDevice(local_rank() % devices), "cudaSetDevice");
-#else
-  (void)local_rank;
-#endif
+  choose_gpu();
   ncclUniqueId id{};
   if (rank == 0) check_nccl(ncclGetUniqueId(&id), "ncclGetUniqueId");
   mpi::broadcast_bytes(&id, sizeof id, 0);

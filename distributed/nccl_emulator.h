@@ -10,7 +10,10 @@
 //   - a communicator of one rank needs no MPI;
 //   - a collective runs when it is called, or, on a stream that captures a CUDA graph,
 //     when the graph is launched (NCCL's collectives can be captured too);
-//   - ncclAvg is the sum times 1/nranks, in the buffer's precision.
+//   - ncclAvg is the sum, then times 1/nranks, in the buffer's precision, for f32 and f64
+//     only. Real NCCL (2.10 and later) multiplies each rank's values by 1/nranks before
+//     summing floats, which rounds alike only when nranks is a power of two, and averages
+//     integers too (sum, then divide); minidl averages only floats.
 #pragma once
 
 #include <cstddef>
@@ -48,13 +51,9 @@ struct ncclComm;
 using ncclComm_t = ncclComm*;
 
 const char* ncclGetErrorString(ncclResult_t result);
-// 2.x.y as NCCL encodes it (major * 10000 + minor * 100 + patch): the stand-in reports 0.
-ncclResult_t ncclGetVersion(int* version);
 ncclResult_t ncclGetUniqueId(ncclUniqueId* id);
 ncclResult_t ncclCommInitRank(ncclComm_t* comm, int nranks, ncclUniqueId id, int rank);
 ncclResult_t ncclCommDestroy(ncclComm_t comm);
-ncclResult_t ncclCommCount(const ncclComm_t comm, int* count);
-ncclResult_t ncclCommUserRank(const ncclComm_t comm, int* rank);
 ncclResult_t ncclAllReduce(const void* sendbuff, void* recvbuff, std::size_t count, ncclDataType_t datatype,
                            ncclRedOp_t op, ncclComm_t comm, cudaStream_t stream);
 ncclResult_t ncclBroadcast(const void* sendbuff, void* recvbuff, std::size_t count, ncclDataType_t datatype, int root,

@@ -5,14 +5,18 @@
 // of ranks N: with one, data parallel is one process. On the CPU the communicator is MPI's;
 // on CUDA (emulated here, a GPU elsewhere) NCCL's, or in the emulated flavour minidl's
 // NCCL stand-in, which carries each collective over MPI.
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
 #include "minidl/core/error.h"
+#include "minidl/core/safetensors.h"
 #include "minidl/distributed/communicator.h"
 #include "minidl/distributed/data_parallel.h"
 #include "minidl/distributed/nccl_communicator.h"
@@ -25,6 +29,8 @@
 #include "minidl/layers/sequential.h"
 #include "minidl/optim/divergence_guard.h"
 #include "minidl/optim/sgd.h"
+#include "separable_cifar10.h"
+#include "study.h"
 #include "test_support.h"
 #include "training.h"
 
@@ -45,6 +51,8 @@ extern "C" const char* __asan_default_options() { return "detect_leaks=0"; }
 using namespace minidl;
 using distributed::Communicator;
 using distributed::DataParallel;
+namespace fs = std::filesystem;
+
 
 namespace {
 
@@ -103,6 +111,7 @@ data::Batch host_batch(int step, std::int64_t rows, std::int64_t side) {
 struct Trained {
   std::vector<double> losses;
   std::vector<float> parameters;
+  std::vector<float> buffers;  // BatchNorm's running statistics, this rank's
 };
 
 // Trains `steps` steps of SGD (lr 0.1) at global batch `rows` with the study's step
@@ -137,6 +146,11 @@ Trained train(const NetSpec& spec, Device device, Communicator* communicator, in
   for (const nn::Parameter* parameter : net->parameters()) {
     const std::vector<float> values = parameter->value.to(Device::cpu()).to_vector<float>();
     trained.parameters.insert(trained.parameters.end(), values.begin(), values.end());
+  }
+  for (const nn::Buffer* buffer : net->buffers()) {
+    if (buffer->value.dtype() != DType::f32) continue;
+    const std::vector<float> values = buffer->value.to(Device::cpu()).to_vector<float>();
+    trained.buffers.insert(trained.buffers.end(), values.begin(), values.end());
   }
   return trained;
 }
@@ -247,6 +261,17 @@ TEST_CASE("data parallel at global batch 100 matches one process at batch 100 ov
   REQUIRE(same_bits(data_parallel.parameters, rank0s(communicator, data_parallel.parameters)));
 }
 
+TEST_CASE("one all-reduce a step carries every gradient of the study's network and the loss", "[mpi]") {
+  // docs/distributed.md: 52,874 gradients and the loss, 211,500 bytes a step.
+  if (skip_unless_backend(Device::cpu())) return;
+  Communicator& communicator = *communicator_for(Device::cpu());
+  std::unique_ptr<nn::Sequential> net = NetSpec{.study_net = true}.make(1);
+  const DataParallel replica(*net, communicator);
+  REQUIRE(replica.reduced_elements() == 52'875);
+  std::unique_ptr<nn::Sequential> with_batch_norm = NetSpec{.study_net = true, .batch_norm = true}.make(1);
+  REQUIRE(DataParallel(*with_batch_norm, communicator).reduced_elements() == 53'067);
+}
+
 TEST_CASE("two data-parallel runs with the same ranks give the same bits", "[mpi]") {
   if (skip_unless_backend(Device::cpu())) return;
   Communicator& communicator = *communicator_for(Device::cpu());
@@ -290,6 +315,78 @@ TEST_CASE("with batch norm each rank normalises its shard with its own statistic
   }
 }
 
+namespace {
+
+// A new folder that every rank sees under one name: rank 0 makes it, the name reaches
+// the others through the communicator.
+fs::path shared_temporary_directory(Communicator& communicator) {
+  constexpr std::int64_t kLength = 256;
+  std::vector<std::int32_t> name(kLength, 0);
+  if (communicator.rank() == 0) {
+    std::string path = (fs::temp_directory_path() / "minidl-distributed-XXXXXX").string();
+    REQUIRE(::mkdtemp(path.data()) != nullptr);
+    REQUIRE(path.size() < kLength);
+    std::copy(path.begin(), path.end(), name.begin());
+  }
+  Tensor characters = Tensor::from_vector<std::int32_t>({kLength}, name);
+  communicator.broadcast(characters, 0);
+  std::string path;
+  for (std::int32_t c : characters.to_vector<std::int32_t>())
+    if (c != 0) path.push_back(static_cast<char>(c));
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("a data-parallel run stopped mid-epoch at one rank's request resumes to the bits of a run never stopped", "[mpi]") {
+  // The study's run_study on every rank: a stop that only the last rank asks for stops
+  // every rank after the same step, rank 0 writes the checkpoint, every rank resumes from
+  // it (the epoch's correct count so far counted once), and the run ends as one never
+  // stopped: the same epoch lines and loss bits on every rank, the same model on rank 0.
+  if (skip_unless_backend(Device::cpu())) return;
+  Communicator& communicator = *communicator_for(Device::cpu());
+  const fs::path dir = shared_temporary_directory(communicator);
+  constexpr std::int64_t kRecords = 40;  // 200 training images: 10 steps of 20 an epoch
+  if (communicator.rank() == 0) testing::write_separable_cifar10(dir / "data", kRecords);
+  communicator.sum(0);  // the data is written before any rank reads it
+  const data::Cifar10 train_split = data::load_cifar10((dir / "data").string(), data::Split::train, kRecords);
+  const data::Cifar10 test_split = data::load_cifar10((dir / "data").string(), data::Split::test, kRecords);
+  const study::RunSpec& spec = study::find_run("large_batch");
+  const study::Output silent{.line = [](const std::string&) {}, .progress = [](const std::string&) {}};
+  study::StudyOptions options{.epochs = 2, .batch_size = 20, .communicator = &communicator};
+
+  options.output_dir = (dir / "whole").string();
+  const study::RunResult whole = study::run_study(spec, train_split, test_split, options, silent);
+
+  options.output_dir = (dir / "stopped").string();
+  int steps = 0;
+  const bool asks = communicator.rank() == communicator.size() - 1;
+  options.stop_requested = [&] { return asks && ++steps == 13; };  // after epoch 1's third step
+  const study::RunResult stopped = study::run_study(spec, train_split, test_split, options, silent);
+  REQUIRE(stopped.interrupted);
+  REQUIRE(stopped.interrupted->epoch == 1);
+  REQUIRE(stopped.interrupted->steps_done == 3);
+
+  options.stop_requested = nullptr;
+  options.resume = true;
+  const study::RunResult resumed = study::run_study(spec, train_split, test_split, options, silent);
+  REQUIRE(resumed.epochs.size() == whole.epochs.size());
+  for (std::size_t e = 0; e < whole.epochs.size(); ++e) {
+    REQUIRE(study::epoch_line(resumed.epochs[e]) == study::epoch_line(whole.epochs[e]));
+    REQUIRE(resumed.epochs[e].train.total_loss == whole.epochs[e].train.total_loss);
+  }
+  if (communicator.rank() == 0) {
+    const SafetensorsFile want = load_safetensors(whole.model_path), got = load_safetensors(resumed.model_path);
+    for (const auto& [name, tensor] : want.tensors) {
+      INFO(name);
+      REQUIRE(same_bits(tensor.to_vector<float>(), got.tensors.at(name).to_vector<float>()));
+    }
+    REQUIRE(resumed.test.correct == whole.test.correct);
+  }
+  communicator.sum(0);  // every rank is done with the folder
+  if (communicator.rank() == 0) fs::remove_all(dir);
+}
+
 TEST_CASE("data parallel matches one process over 20 steps on CUDA through NCCL with the step as a CUDA graph", "[nccl]") {
   if (skip_unless_backend(Device::cuda())) return;
   Communicator& communicator = *communicator_for(Device::cuda());
@@ -306,6 +403,8 @@ TEST_CASE("data parallel matches one process over 20 steps on CUDA through NCCL 
 }
 
 TEST_CASE("data parallel on CUDA with batch norm gives the same bits eager and as a CUDA graph", "[nccl]") {
+  // The replayed graph broadcasts rank 0's running statistics before each forward as the
+  // eager step does: the running statistics, which no loss depends on, come out the same.
   if (skip_unless_backend(Device::cuda())) return;
   Communicator& communicator = *communicator_for(Device::cuda());
   const Trained graphed = train(NetSpec{.batch_norm = true}, Device::cuda(), &communicator, 6, 4 * communicator.size(),
@@ -313,6 +412,8 @@ TEST_CASE("data parallel on CUDA with batch norm gives the same bits eager and a
   const Trained eager = train(NetSpec{.batch_norm = true}, Device::cuda(), &communicator, 6, 4 * communicator.size());
   REQUIRE(graphed.losses == eager.losses);
   REQUIRE(same_bits(graphed.parameters, eager.parameters));
+  REQUIRE_FALSE(eager.buffers.empty());
+  REQUIRE(same_bits(graphed.buffers, eager.buffers));
 }
 
 TEST_CASE("a one-rank NCCL communicator bootstrapped in this process trains as one process does", "[nccl]") {

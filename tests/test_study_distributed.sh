@@ -4,8 +4,9 @@
 #   1. two ranks at batch 100 print the epoch lines of one process at batch 100, within
 #      float32 rounding (test_distributed checks the steps themselves, bit by bit);
 #   2. rank 0 alone prints and writes: one header, one set of results and checkpoints;
-#   3. stopped after epoch 2 and resumed with --resume, the two ranks read rank 0's
-#      checkpoint and go on: epoch 3 is the bits of an uninterrupted 3-epoch run's;
+#   3. resumed with --resume after 2 epochs for a third, the two ranks read rank 0's
+#      checkpoint and go on: epoch 3's line and the model file are an uninterrupted 3-epoch
+#      run's (test_distributed resumes mid-epoch, bit for bit);
 #   4. a batch that does not split over the ranks, or mpirun without --distributed, is a
 #      clear error and a non-zero exit, never a hang.
 #
@@ -26,6 +27,14 @@ fail() {
   exit 1
 }
 two_ranks() { timeout 120 "$mpiexec" -np 2 --oversubscribe "$study" "$@"; }
+# refused WHAT ARGS...: two ranks must exit non-zero, and not by the timeout (a hang).
+refused() {
+  local what="$1" status=0
+  shift
+  two_ranks "$@" > "$work/refused.txt" 2>&1 || status=$?
+  [[ $status -ne 0 ]] || fail "$what was accepted"
+  [[ $status -ne 124 ]] || fail "$what hung until the timeout"
+}
 epoch_lines() { grep -E '^epoch: ' "$1" || true; }
 
 # 1. Two ranks against one process, epoch by epoch: the same correct counts within 1 %
@@ -56,14 +65,13 @@ grep -q "resumed from $work/two/checkpoints/large_batch.safetensors: epoch 2, st
   fail "the resumed run did not say where it resumed from: $(cat "$work/resumed.txt")"
 [[ "$(epoch_lines "$work/three.txt")" == "$(epoch_lines "$work/two.txt"; epoch_lines "$work/resumed.txt")" ]] ||
   fail "resumed epochs differ from an uninterrupted run's"
+cmp -s "$work/three/models/large_batch.safetensors" "$work/two/models/large_batch.safetensors" ||
+  fail "the resumed run's model differs from an uninterrupted run's"
 
 # 4. Refused at once, with the reason.
-if two_ranks --distributed "${data[@]}" --batch-size 25 --epochs 1 --output-dir "$work/odd" > "$work/odd.txt" 2>&1; then
-  fail "a batch of 25 over 2 ranks was accepted"
-fi
-grep -q "the batch size 25 does not divide by the 2 ranks" "$work/odd.txt" || fail "no clear error: $(cat "$work/odd.txt")"
-if two_ranks "${data[@]}" --epochs 1 --output-dir "$work/alone" > "$work/alone.txt" 2>&1; then
-  fail "mpirun without --distributed was accepted"
-fi
-grep -q "without --distributed" "$work/alone.txt" || fail "no clear error: $(cat "$work/alone.txt")"
+refused "a batch of 25 over 2 ranks" --distributed "${data[@]}" --batch-size 25 --epochs 1 --output-dir "$work/odd"
+grep -q "the batch size 25 does not divide by the 2 ranks" "$work/refused.txt" ||
+  fail "no clear error: $(cat "$work/refused.txt")"
+refused "mpirun without --distributed" "${data[@]}" --epochs 1 --output-dir "$work/alone"
+grep -q "without --distributed" "$work/refused.txt" || fail "no clear error: $(cat "$work/refused.txt")"
 echo "test_study_distributed ($device): two ranks match one process, rank 0 writes, --resume goes on, bad launches refused"

@@ -31,7 +31,8 @@ using namespace minidl::study;
 
 namespace {
 
-// Data parallel: rank 0 prints and writes the results; the other ranks train in silence.
+// Data parallel: rank 0 prints and writes the results (is_leader); the other ranks train
+// in silence. Set once the options are known.
 bool leader = true;
 
 // Writes text to standard output on rank 0.
@@ -61,20 +62,31 @@ std::string device_description(Device device) {
   return fmt::format("{} ({} threads)", device.str(), num_threads());
 }
 
-// True, after saying so, when SIGINT or SIGTERM came before `which` began.
-bool stopped_before(const std::string& which) {
-  if (!stop_requested()) return false;
+// ", data parallel over 2 ranks (mpi)", or "" for a single process.
+std::string data_parallel_description(const StudyOptions& options) {
+  if (!options.communicator) return "";
+  const bool stand_in = cuda_is_emulated() && options.device.is_cuda();
+  return fmt::format(", data parallel over {} ranks ({}{})", options.communicator->size(),
+                     options.communicator->backend(), stand_in ? ", minidl's stand-in over MPI" : "");
+}
+
+// True, after saying so, when SIGINT or SIGTERM came before `which` began; in data
+// parallel, when it came to any rank (every rank asks here, between runs, and all stop).
+bool stopped_before(const std::string& which, const StudyOptions& options) {
+  bool stop = stop_requested();
+  if (options.communicator) stop = options.communicator->sum(stop ? 1 : 0) > 0;
+  if (!stop) return false;
   say(fmt::format("\nstudy: stopped by {} before {}; `--resume` with the same flags goes on\n",
-                                    signal_name(stop_signal()), which));
+                  signal_name(stop_signal()), which));
   return true;
 }
 
 // Says where a signal stopped `which` and where its training state is.
 void say_interrupted(const std::string& which, const Interruption& interrupted) {
   say(fmt::format("\nstudy: stopped by {} in {} at epoch {} after step {}: its training state is in {}; "
-                                    "`--resume` with the same flags goes on from there\n",
-                                    signal_name(stop_signal()), which, interrupted.epoch, interrupted.steps_done,
-                                    interrupted.checkpoint_path));
+                  "`--resume` with the same flags goes on from there\n",
+                  signal_name(stop_signal()), which, interrupted.epoch, interrupted.steps_done,
+                  interrupted.checkpoint_path));
 }
 
 // --grid: the one run over every batch size x learning rate, each cell trained and
@@ -90,7 +102,7 @@ int run_grid(StudyArgs& args, const data::Cifar10& train, const data::Cifar10& t
       options.lr = lr;
       options.file_suffix = fmt::format("-b{}-lr{}", batch_size, lr);
       const std::string which = fmt::format("{} at batch {}, lr {}", spec.name, batch_size, lr);
-      if (stopped_before(which)) return 0;
+      if (stopped_before(which, options)) return 0;
       say(fmt::format("\n== {} ==\n", which));
       GridCell cell{.batch_size = batch_size, .lr = lr, .result = {}, .diverged = {}};
       try {
@@ -135,7 +147,7 @@ int run(int argc, char** argv) {
   if (args.distributed) {
     communicator = distributed::make_communicator(options.device);
     options.communicator = communicator.get();
-    leader = communicator->rank() == 0;
+    leader = is_leader(options);
   } else if (distributed::launcher_world_size() > 1) {
     fail("started by mpirun as one of {} processes without --distributed: each would train alone and write the "
          "same files; add --distributed for data parallel",
@@ -173,10 +185,7 @@ int run(int argc, char** argv) {
 
   StudyContext context{.machine = fmt::format("{}, {} hardware threads", cpu_model(),
                                               std::thread::hardware_concurrency()),
-                       .device = device_description(options.device) +
-                                 (communicator ? fmt::format(", data parallel over {} ranks ({})", communicator->size(),
-                                                             communicator->backend())
-                                               : ""),
+                       .device = device_description(options.device) + data_parallel_description(options),
                        .implementations = ops::implementations_summary(options.device.type) +
                                           (ops::deterministic() ? " (deterministic)" : "") +
                                           (options.graphs ? ", each training step one CUDA graph" : ""),
@@ -201,7 +210,7 @@ int run(int argc, char** argv) {
     for (const std::string& name : args.runs) {
       const RunSpec& spec = find_run(name);
       const std::string which = args.seeds.size() > 1 ? fmt::format("{} (seed {})", name, seed) : name;
-      if (stopped_before("run " + which)) return 0;
+      if (stopped_before("run " + which, options)) return 0;
       say(fmt::format("\n== {}: {} ==\n", which, spec.description));
       RunResult result = run_study(spec, train, test, options, output);
       if (result.interrupted) {
@@ -209,11 +218,12 @@ int run(int argc, char** argv) {
         return 0;
       }
       results.push_back(result);
-      if (!leader) continue;
       say(fmt::format("   ({:.0f} s)\n", results.back().seconds));
       // Results are written as they come, so an interrupted study keeps its finished runs.
-      write_results_csv(dir + "/results.csv", results);
-      write_results_json(dir + "/results.json", context, results);
+      if (leader) {
+        write_results_csv(dir + "/results.csv", results);
+        write_results_json(dir + "/results.json", context, results);
+      }
     }
   }
   if (!leader) return 0;
@@ -221,11 +231,10 @@ int run(int argc, char** argv) {
   if (!plot_problem.empty()) fmt::print(stderr, "study: warning: no plots: {}\n", plot_problem);
   write_report(dir + "/report.md", context, results, plot_problem.empty(), reference ? &*reference : nullptr);
 
-  say(fmt::format("\n{:<18} {:>6} {:>14} {:>14} {:>10}\n", "run", "seed", "test accuracy", "study",
-                                    "wall time"));
+  say(fmt::format("\n{:<18} {:>6} {:>14} {:>14} {:>10}\n", "run", "seed", "test accuracy", "study", "wall time"));
   for (const RunResult& result : results)
     say(fmt::format("{:<18} {:>6} {:>12.2f} % {:>12.2f} % {:>8.0f} s\n", result.spec.name, result.seed,
-                                      result.test.accuracy(), result.spec.study_test_accuracy, result.seconds));
+                    result.test.accuracy(), result.spec.study_test_accuracy, result.seconds));
   say(fmt::format("\nresults: {}/results.csv, {}/results.json, {}/report.md\n", dir, dir, dir));
   return 0;
 }
@@ -237,6 +246,6 @@ int main(int argc, char** argv) {
   install_stop_signals("study");
   const int status = run_main("study", [&] { return run(argc, argv); });
   // An error on one rank would leave the others waiting in a collective: end them all.
-  if (status != 0 && distributed::launcher_world_size() > 1) distributed::abort_job(status);
+  if (status != 0) distributed::abort_job_if_distributed(status);
   return status;
 }

@@ -61,10 +61,6 @@ class ProgressBar {
   double last_draw_ = -1.0;
 };
 
-// Every rank trains; rank 0 alone writes files and tests (data parallel). True for a
-// single process.
-bool is_leader(const StudyOptions& options) { return !options.communicator || options.communicator->rank() == 0; }
-
 // Whether to stop after this step: stop_requested(), agreed on by every rank in data
 // parallel (a signal may reach the ranks between different steps; all stop after the
 // same one).
@@ -72,6 +68,20 @@ bool stop_after_step(const StudyOptions& options) {
   const bool requested = options.stop_requested && options.stop_requested();
   if (!options.communicator) return requested;
   return options.communicator->sum(requested ? 1 : 0) > 0;
+}
+
+// Whether checkpoint_file exists to resume from: on every rank or on none, in data
+// parallel (a rank that alone started afresh would train other weights); throws Error
+// naming the ranks' view otherwise.
+bool checkpoint_everywhere(const StudyOptions& options, const std::string& checkpoint_file) {
+  const bool here = std::filesystem::exists(checkpoint_file);
+  if (!options.communicator) return here;
+  const std::int64_t ranks_with_it = options.communicator->sum(here ? 1 : 0);
+  if (ranks_with_it != 0 && ranks_with_it != options.communicator->size())
+    fail("--resume: {} of the {} ranks see the checkpoint {}; data parallel resumes from one file that every rank "
+         "reads (a shared file system)",
+         ranks_with_it, options.communicator->size(), checkpoint_file);
+  return here;
 }
 
 // The steps the divergence guard counted in these epochs.
@@ -120,9 +130,15 @@ bool train_epoch(Training& training, const RunSpec& spec, const StudyOptions& op
     metrics.total += batch.labels.numel();
     progress.update(++batches_done, metrics.total);
     if (batches_done % options.divergence_poll_steps == 0) {
-      if (std::optional<optim::DivergenceReport> ready = training.guard.ready_report())
-        stop_if_diverged(*ready, training, spec, options, epoch, epoch_first_step);
-      training.guard.request_report();
+      if (options.communicator) {
+        // Every rank must stop at the same step: each reads the report (waiting for its
+        // device) here, where ready_report() would answer by each device's own pace.
+        stop_if_diverged(training.guard.poll(), training, spec, options, epoch, epoch_first_step);
+      } else {
+        if (std::optional<optim::DivergenceReport> ready = training.guard.ready_report())
+          stop_if_diverged(*ready, training, spec, options, epoch, epoch_first_step);
+        training.guard.request_report();
+      }
     }
     if (stop_after_step(options)) {
       stopped = true;
@@ -171,6 +187,8 @@ PassResult evaluate(nn::Sequential& net, data::DataLoader& loader, std::vector<s
 }
 
 }  // namespace
+
+bool is_leader(const StudyOptions& options) { return !options.communicator || options.communicator->rank() == 0; }
 
 const std::vector<RunSpec>& study_runs() {
   static const std::vector<RunSpec> runs = {
@@ -230,7 +248,8 @@ RunResult run_study(const RunSpec& run, const data::Cifar10& train, const data::
   Training training(spec, train, options);
   const std::string checkpoint_file = checkpoint_path(options, spec.name);
   PassResult epoch_so_far;
-  if (options.resume && std::filesystem::exists(checkpoint_file)) {
+  const bool resume = options.resume && checkpoint_everywhere(options, checkpoint_file);
+  if (resume) {
     Checkpoint checkpoint = load_checkpoint(checkpoint_file);
     check_checkpoint(checkpoint, checkpoint_file, spec, options.seed, train.size(), options.epochs,
                      training.net->state_dict());

@@ -79,6 +79,10 @@ struct StudyOptions {
   distributed::Communicator* communicator = nullptr;
 };
 
+// Every rank trains; rank 0 alone prints, writes files and tests (data parallel). True
+// for a single process.
+bool is_leader(const StudyOptions& options);
+
 // A run's files are named <run><options.file_suffix>.
 std::string run_file_stem(const StudyOptions& options, const std::string& run);
 // Where a run's checkpoint lives: output_dir/checkpoints/<stem>.safetensors.
