@@ -82,7 +82,9 @@ class Tape {
       accumulate(x, grad_x, true);
     });
   }
-  Var flatten(const Var& x) {  // a view: nothing computed, nothing allocated
+  // The forward is a view (nothing computed or allocated); the backward reshapes g, which is
+  // not x's alone, so accumulate copies it into a new tensor when x has no grad yet.
+  Var flatten(const Var& x) {
     return record(x->value.flatten(1), {x}, [=, this](const Tensor& g) { accumulate(x, g.reshape(x->value.shape()), false); });
   }
   Var linear(const Var& x, const Var& w, const Var& b) {
