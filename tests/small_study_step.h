@@ -18,8 +18,10 @@
 
 namespace minidl::testing {
 
-inline std::unique_ptr<nn::Sequential> small_study_net(bool batch_norm) {
-  Generator generator(1);
+// Its initial weights from Generator(seed), on device.
+inline std::unique_ptr<nn::Sequential> small_study_net(bool batch_norm, std::uint64_t seed = 1,
+                                                       Device device = Device::cuda()) {
+  Generator generator(seed);
   auto net = std::make_unique<nn::Sequential>();
   net->add("conv1", std::make_shared<nn::Conv2d>(nn::Conv2dOptions{3, 4, 3, 1, 1}, generator));
   if (batch_norm) net->add("bn1", std::make_shared<nn::BatchNorm2d>(4));
@@ -27,7 +29,7 @@ inline std::unique_ptr<nn::Sequential> small_study_net(bool batch_norm) {
   net->add("pool1", std::make_shared<nn::MaxPool2d>(2, 2));
   net->add("flatten", std::make_shared<nn::Flatten>());
   net->add("out", std::make_shared<nn::Linear>(16, 10, generator));
-  net->to(Device::cuda());
+  net->to(device);
   return net;
 }
 

@@ -20,16 +20,13 @@
 #include "minidl/distributed/communicator.h"
 #include "minidl/distributed/data_parallel.h"
 #include "minidl/distributed/nccl_communicator.h"
-#include "minidl/layers/activation.h"
-#include "minidl/layers/batch_norm2d.h"
-#include "minidl/layers/conv2d.h"
 #include "minidl/layers/cross_entropy_loss.h"
-#include "minidl/layers/linear.h"
 #include "minidl/layers/networks.h"
 #include "minidl/layers/sequential.h"
 #include "minidl/optim/divergence_guard.h"
 #include "minidl/optim/sgd.h"
 #include "separable_cifar10.h"
+#include "small_study_step.h"
 #include "study.h"
 #include "test_support.h"
 #include "training.h"
@@ -74,23 +71,16 @@ bool skip_unless_backend(Device device) {
 }
 
 // The study's network (32x32 images), or a small one of the study's layers (4x4 images)
-// that the emulator runs in a moment: conv 3->4 (+ BatchNorm) -> ReLU -> max-pool ->
-// flatten -> linear 16->10. Initial weights from seed.
+// that the emulator runs in a moment (small_study_step.h). Initial weights from seed.
 struct NetSpec {
   bool study_net = false;
   bool batch_norm = false;
   std::int64_t image_side() const { return study_net ? 32 : 4; }
+  // On the CPU.
   std::unique_ptr<nn::Sequential> make(std::uint64_t seed) const {
+    if (!study_net) return testing::small_study_net(batch_norm, seed, Device::cpu());
     Generator generator(seed);
-    if (study_net) return nn::make_study_net(batch_norm, generator);
-    auto net = std::make_unique<nn::Sequential>();
-    net->add("conv1", std::make_shared<nn::Conv2d>(nn::Conv2dOptions{3, 4, 3, 1, 1}, generator));
-    if (batch_norm) net->add("bn1", std::make_shared<nn::BatchNorm2d>(4));
-    net->add("relu1", std::make_shared<nn::ReLU>());
-    net->add("pool1", std::make_shared<nn::MaxPool2d>(2, 2));
-    net->add("flatten", std::make_shared<nn::Flatten>());
-    net->add("out", std::make_shared<nn::Linear>(16, 10, generator));
-    return net;
+    return nn::make_study_net(batch_norm, generator);
   }
 };
 

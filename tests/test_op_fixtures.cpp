@@ -13,6 +13,7 @@
 
 #include "minidl/core/safetensors.h"
 #include "gradcheck.h"
+#include "safetensors_fixture.h"
 #include "minidl/kernels/ops.h"
 #include "test_support.h"
 
@@ -23,33 +24,10 @@ namespace {
 constexpr double kRtol = 1e-10;
 constexpr double kAtol = 1e-12;
 
-// The cases of one op's fixture file; case k's tensors and parameters are named "case<k>.<name>".
-class OpFixture {
- public:
+// The cases of one op's fixture file, fixtures/ops/<op>.safetensors.
+struct OpFixture : testing::SafetensorsFixture {
   explicit OpFixture(const std::string& op)
-      : file_(load_safetensors(std::string(MINIDL_FIXTURE_DIR) + "/ops/" + op + ".safetensors")) {}
-
-  int num_cases() const { return std::stoi(metadata("num_cases")); }
-  std::string description(int k) const { return metadata(key(k, "description")); }
-  bool has(int k, const std::string& name) const { return file_.tensors.count(key(k, name)) == 1; }
-  const Tensor& tensor(int k, const std::string& name) const {
-    auto it = file_.tensors.find(key(k, name));
-    INFO("fixture tensor " << key(k, name));
-    REQUIRE(it != file_.tensors.end());
-    return it->second;
-  }
-  double param(int k, const std::string& name) const { return std::stod(metadata(key(k, name))); }
-
- private:
-  static std::string key(int k, const std::string& name) { return "case" + std::to_string(k) + "." + name; }
-  const std::string& metadata(const std::string& name) const {
-    auto it = file_.metadata.find(name);
-    INFO("fixture metadata " << name);
-    REQUIRE(it != file_.metadata.end());
-    return it->second;
-  }
-
-  SafetensorsFile file_;
+      : SafetensorsFixture(std::string(MINIDL_FIXTURE_DIR) + "/ops/" + op + ".safetensors") {}
 };
 
 // minidl's result against the fixture's tensor of the same name.
