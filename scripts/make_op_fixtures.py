@@ -41,10 +41,12 @@ def save_safetensors(path, tensors, metadata):
 
 
 class Fixture:
-    """Collects the cases of one op and writes them to tests/fixtures/ops/<op>.safetensors."""
+    """Collects the cases of one op and writes them to <directory>/<name>.safetensors
+    (tests/fixtures/ops/ unless told; docs/exercises/make_fixtures.py writes its own)."""
 
-    def __init__(self, op):
-        self.op, self.tensors, self.metadata, self.num_cases = op, {}, {}, 0
+    def __init__(self, name, directory=OUT):
+        self.name, self.directory = name, directory
+        self.tensors, self.metadata, self.num_cases = {}, {}, 0
 
     def add(self, description, tensors, **params):
         prefix = f"case{self.num_cases}."
@@ -57,7 +59,7 @@ class Fixture:
 
     def save(self):
         self.metadata["num_cases"] = str(self.num_cases)
-        save_safetensors(os.path.join(OUT, f"{self.op}.safetensors"), self.tensors, self.metadata)
+        save_safetensors(os.path.join(self.directory, f"{self.name}.safetensors"), self.tensors, self.metadata)
 
 
 def leaf(*shape, low=-1.0, high=1.0):

@@ -20,33 +20,13 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts"))
-from make_op_fixtures import save_safetensors  # noqa: E402
+from make_op_fixtures import Fixture  # noqa: E402
 
 OUT = os.path.join(HERE, "fixtures")
 
 
-class Fixture:
-    """Collects the cases of one exercise and writes them to fixtures/<name>.safetensors."""
-
-    def __init__(self, name):
-        self.name, self.tensors, self.metadata, self.num_cases = name, {}, {}, 0
-
-    def add(self, description, tensors, **params):
-        prefix = f"case{self.num_cases}."
-        self.metadata[prefix + "description"] = description
-        for key, value in params.items():
-            self.metadata[prefix + key] = str(value)
-        for key, value in tensors.items():
-            self.tensors[prefix + key] = value
-        self.num_cases += 1
-
-    def save(self):
-        self.metadata["num_cases"] = str(self.num_cases)
-        save_safetensors(os.path.join(OUT, f"{self.name}.safetensors"), self.tensors, self.metadata)
-
-
 def max_pool2d_padding_cases():
-    fixture = Fixture("max_pool2d_padding")
+    fixture = Fixture("max_pool2d_padding", OUT)
     cases = [  # description, input shape, kernel_size, stride, padding
         ("2x2 stride 2 padding 1 on 4x4: every border window reaches into the padding", (1, 2, 4, 4), 2, 2, 1),
         ("3x3 stride 1 padding 1 on an odd non-square image (the output keeps the input's size)", (2, 2, 5, 6), 3, 1, 1),
@@ -75,7 +55,7 @@ def max_pool2d_padding_cases():
 
 
 def label_smoothing_cases():
-    fixture = Fixture("label_smoothing")
+    fixture = Fixture("label_smoothing", OUT)
     cases = [  # description, N, K, label_smoothing, logit scale
         ("label_smoothing 0 is the plain cross-entropy", 4, 10, 0.0, 3.0),
         ("label_smoothing 0.1, the study's 10 classes", 10, 10, 0.1, 3.0),
