@@ -100,12 +100,6 @@ ConvResult run_conv(const ConvCase& c, std::uint64_t seed) {
   return r;
 }
 
-// Equal bit patterns, so a NaN equals a NaN with the same payload.
-bool same_bits(const Tensor& a, const Tensor& b) {
-  std::vector<float> x = a.to_vector<float>(), y = b.to_vector<float>();
-  return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
-}
-
 // What batch_norm2d's training forward and backward, then its evaluation forward
 // and backward, write for one input, with the implementation chosen now.
 struct BatchNormResult {
@@ -289,10 +283,10 @@ TEST_CASE("conv2d through gemm gives the same bits with one two or three threads
   for (int threads : {2, 3}) {
     set_num_threads(threads);
     ConvResult many = run_conv(kConvCases[1], 12);
-    REQUIRE(same_bits(many.output, one.output));
-    REQUIRE(same_bits(many.grad_input, one.grad_input));
-    REQUIRE(same_bits(many.grad_weight, one.grad_weight));
-    REQUIRE(same_bits(many.grad_bias, one.grad_bias));
+    REQUIRE(testing::bitwise_equal(many.output, one.output));
+    REQUIRE(testing::bitwise_equal(many.grad_input, one.grad_input));
+    REQUIRE(testing::bitwise_equal(many.grad_weight, one.grad_weight));
+    REQUIRE(testing::bitwise_equal(many.grad_bias, one.grad_bias));
   }
 }
 
@@ -323,7 +317,7 @@ TEST_CASE("linear through gemm matches the reference forward and backward") {
     const char* names[] = {"output", "grad_input", "grad_weight", "grad_bias"};
     for (int i = 0; i < 4; ++i) {
       require_close(fast[i], expected[i], 1e-5, 1e-5, names[i]);
-      REQUIRE(same_bits(fast[i], one_thread[i]));
+      REQUIRE(testing::bitwise_equal(fast[i], one_thread[i]));
     }
   }
 }
@@ -371,7 +365,7 @@ TEST_CASE("vectorized batch_norm2d gives the same bits with one two or three thr
     auto many_tensors = named_tensors(many), one_tensors = named_tensors(one);
     for (std::size_t i = 0; i < many_tensors.size(); ++i) {
       INFO(many_tensors[i].first << " with " << threads << " threads");
-      REQUIRE(same_bits(*many_tensors[i].second, *one_tensors[i].second));
+      REQUIRE(testing::bitwise_equal(*many_tensors[i].second, *one_tensors[i].second));
     }
   }
 }
@@ -404,7 +398,7 @@ TEST_CASE("vectorized max_pool2d gives the reference's maxima and indices, ties 
         PoolResult fast = run_max_pool(c.input, c.params, nan_every, 41);
         ops::ImplementationGuard reference(ops::Op::max_pool2d, DeviceType::CPU, "reference");
         PoolResult expected = run_max_pool(c.input, c.params, nan_every, 41);
-        REQUIRE(same_bits(fast.output, expected.output));
+        REQUIRE(testing::bitwise_equal(fast.output, expected.output));
         REQUIRE(fast.indices.to_vector<std::int32_t>() == expected.indices.to_vector<std::int32_t>());
       }
     }

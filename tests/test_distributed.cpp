@@ -369,7 +369,7 @@ TEST_CASE("a data-parallel run stopped mid-epoch at one rank's request resumes t
     const SafetensorsFile want = load_safetensors(whole.model_path), got = load_safetensors(resumed.model_path);
     for (const auto& [name, tensor] : want.tensors) {
       INFO(name);
-      REQUIRE(same_bits(tensor.to_vector<float>(), got.tensors.at(name).to_vector<float>()));
+      REQUIRE(testing::bitwise_equal(tensor, got.tensors.at(name)));
     }
     REQUIRE(resumed.test.correct == whole.test.correct);
   }

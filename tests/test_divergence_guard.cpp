@@ -50,7 +50,7 @@ struct Model {
 
 bool bitwise_equal(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
   for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::memcmp(a[i].data<float>(), b[i].data<float>(), a[i].numel() * sizeof(float)) != 0) return false;
+    if (!testing::bitwise_equal(a[i], b[i])) return false;
   return true;
 }
 

@@ -30,11 +30,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool bitwise_equal(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && a.dtype() == b.dtype() &&
-         std::memcmp(a.raw_data(), b.raw_data(), a.numel() * dtype_size(a.dtype())) == 0;
-}
-
 // Every tensor of two safetensors files agrees bit for bit.
 void require_same_tensors(const fs::path& expected, const fs::path& actual) {
   SafetensorsFile want = load_safetensors(expected.string());

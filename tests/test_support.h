@@ -1,12 +1,14 @@
 // Helpers shared by the test binaries.
 #pragma once
 
+#include <cstring>
 #include <string>
 
 #include <catch2/catch.hpp>
 
 #include "minidl/core/device.h"
 #include "minidl/core/error.h"
+#include "minidl/core/tensor.h"
 
 namespace minidl::testing {
 
@@ -17,6 +19,13 @@ inline bool skip_unless_cuda() {
   if (cuda_is_available()) return false;
   Catch::cout() << "skipped: " << cuda_unavailable_reason() << "\n";
   return true;
+}
+
+// The same shape, dtype and bits (a NaN equals a NaN with the same payload), on any device.
+inline bool bitwise_equal(const Tensor& a, const Tensor& b) {
+  if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
+  const Tensor x = a.to(Device::cpu()), y = b.to(Device::cpu());
+  return std::memcmp(x.raw_data(), y.raw_data(), x.nbytes()) == 0;
 }
 
 // Matches a minidl::Error whose message contains a substring.

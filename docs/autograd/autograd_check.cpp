@@ -23,6 +23,8 @@
 
 #include <fmt/format.h>
 
+#include "minidl/core/command_line.h"
+#include "minidl/core/error.h"
 #include "minidl/core/parallel.h"
 #include "minidl/layers/activation.h"
 #include "minidl/layers/conv2d.h"
@@ -277,10 +279,12 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   const bool timing = args != std::vector<std::string>{"--no-timing"};
   int threads = 1;
-  if (args.size() == 2 && args[0] == "--threads" && args[1].find_first_not_of("0123456789") == std::string::npos &&
-      args[1].size() <= 3 && std::stoi(args[1]) >= 1) {
-    threads = std::stoi(args[1]);
-  } else if (!args.empty() && timing) {
+  try {
+    if (args.size() == 2 && args[0] == "--threads")
+      threads = static_cast<int>(parse_integer("--threads", args[1], 1, 999));
+    else if (!args.empty() && timing)
+      throw Error("unknown arguments");
+  } catch (const Error&) {
     fmt::print(stderr, "usage: autograd_check [--threads N | --no-timing]\n");
     return 2;
   }

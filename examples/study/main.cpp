@@ -73,9 +73,7 @@ std::string data_parallel_description(const StudyOptions& options) {
 // True, after saying so, when SIGINT or SIGTERM came before `which` began; in data
 // parallel, when it came to any rank (every rank asks here, between runs, and all stop).
 bool stopped_before(const std::string& which, const StudyOptions& options) {
-  bool stop = stop_requested();
-  if (options.communicator) stop = options.communicator->sum(stop ? 1 : 0) > 0;
-  if (!stop) return false;
+  if (!stop_requested_by_any_rank(options)) return false;
   say(fmt::format("\nstudy: stopped by {} before {}; `--resume` with the same flags goes on\n",
                   signal_name(stop_signal()), which));
   return true;

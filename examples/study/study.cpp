@@ -61,15 +61,6 @@ class ProgressBar {
   double last_draw_ = -1.0;
 };
 
-// Whether to stop after this step: stop_requested(), agreed on by every rank in data
-// parallel (a signal may reach the ranks between different steps; all stop after the
-// same one).
-bool stop_after_step(const StudyOptions& options) {
-  const bool requested = options.stop_requested && options.stop_requested();
-  if (!options.communicator) return requested;
-  return options.communicator->sum(requested ? 1 : 0) > 0;
-}
-
 // Whether checkpoint_file exists to resume from: on every rank or on none, in data
 // parallel (a rank that alone started afresh would train other weights); throws Error
 // naming the ranks' view otherwise.
@@ -140,7 +131,7 @@ bool train_epoch(Training& training, const RunSpec& spec, const StudyOptions& op
         training.guard.request_report();
       }
     }
-    if (stop_after_step(options)) {
+    if (stop_requested_by_any_rank(options)) {
       stopped = true;
       break;
     }
@@ -189,6 +180,12 @@ PassResult evaluate(nn::Sequential& net, data::DataLoader& loader, std::vector<s
 }  // namespace
 
 bool is_leader(const StudyOptions& options) { return !options.communicator || options.communicator->rank() == 0; }
+
+bool stop_requested_by_any_rank(const StudyOptions& options) {
+  const bool requested = options.stop_requested && options.stop_requested();
+  if (!options.communicator) return requested;
+  return options.communicator->sum(requested ? 1 : 0) > 0;
+}
 
 const std::vector<RunSpec>& study_runs() {
   static const std::vector<RunSpec> runs = {

@@ -83,6 +83,11 @@ struct StudyOptions {
 // for a single process.
 bool is_leader(const StudyOptions& options);
 
+// options.stop_requested(), agreed on by every rank in data parallel: true on every rank
+// when it is true on any (a signal may reach the ranks at different steps; all stop at
+// the same one). Every rank must call it at the same point.
+bool stop_requested_by_any_rank(const StudyOptions& options);
+
 // A run's files are named <run><options.file_suffix>.
 std::string run_file_stem(const StudyOptions& options, const std::string& run);
 // Where a run's checkpoint lives: output_dir/checkpoints/<stem>.safetensors.

@@ -18,7 +18,7 @@ void cross_entropy_label_smoothing(const Tensor& logits, const Tensor& labels, d
   const std::int64_t N = logits.size(0), K = logits.size(1);
   check_dtype(labels, DType::i32, "cross_entropy", "labels");
   check_shape(labels, Shape{N}, "cross_entropy", "labels");
-  if (labels.device() != device) fail("cross_entropy: labels must be on the logits' device");
+  check_device(labels, device, "cross_entropy", "labels");
   check_shape(loss, Shape{1}, "cross_entropy", "loss");
   check_shape(grad_logits, logits.shape(), "cross_entropy", "grad_logits");
   if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0))
