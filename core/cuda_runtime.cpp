@@ -152,11 +152,6 @@ void copy_device_to_host(void* dst, const void* src, std::size_t bytes) {
   copy_and_wait(dst, src, bytes, cudaMemcpyDeviceToHost);
 }
 
-void copy_device_to_device(void* dst, const void* src, std::size_t bytes) {
-  require_gpu("copy on cuda");
-  copy_and_wait(dst, src, bytes, cudaMemcpyDeviceToDevice);
-}
-
 void copy_host_to_device_queued(void* dst, const void* src, std::size_t bytes) {
   require_gpu("copy to cuda");
   if (bytes == 0) return;

@@ -37,11 +37,10 @@ void empty_cache();
 void reset_peak_stats();
 
 ///@{
-/// Synchronous copies, queued on minidl's stream (after everything queued before) and
-/// waited for: they return when the copy is done.
+/// Synchronous copies between host and device memory, queued on minidl's stream (after
+/// everything queued before) and waited for: they return when the copy is done.
 void copy_host_to_device(void* dst, const void* src, std::size_t bytes);
 void copy_device_to_host(void* dst, const void* src, std::size_t bytes);
-void copy_device_to_device(void* dst, const void* src, std::size_t bytes);
 ///@}
 /// A copy of a few host bytes queued on minidl's stream: it returns once it has read
 /// them (CUDA stages pageable memory), and the host does not wait for the device.

@@ -18,7 +18,6 @@ void empty_cache() {}
 void reset_peak_stats() {}
 void copy_host_to_device(void*, const void*, std::size_t) { unavailable("copy to cuda"); }
 void copy_device_to_host(void*, const void*, std::size_t) { unavailable("copy from cuda"); }
-void copy_device_to_device(void*, const void*, std::size_t) { unavailable("copy on cuda"); }
 void copy_host_to_device_queued(void*, const void*, std::size_t) { unavailable("copy to cuda"); }
 void copy_device_to_host_queued(void*, const void*, std::size_t) { unavailable("copy from cuda"); }
 void copy_device_to_device_async(void*, const void*, std::size_t) { unavailable("copy on cuda"); }

@@ -40,7 +40,9 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
   } else if (dst_device.is_cpu() && src_device.is_cuda()) {
     cuda::copy_device_to_host(dst, src, bytes);
   } else {
-    cuda::copy_device_to_device(dst, src, bytes);
+    // Both ends on the device: queued on minidl's stream, like every op, so the host
+    // waits for nothing and a CUDA graph can capture it; what reads dst later is queued after it.
+    cuda::copy_device_to_device_async(dst, src, bytes);
   }
 }
 

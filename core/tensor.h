@@ -79,7 +79,9 @@ class Tensor {
   Tensor to(DType dtype) const;
   /// A copy on the same device, with the same dtype.
   Tensor clone() const;
-  /// Copies src's elements into this tensor (same shape and dtype, any devices).
+  /// Copies src's elements into this tensor (same shape and dtype, any devices). A copy
+  /// from or to the host is done when it returns; one between CUDA tensors is queued on
+  /// minidl's stream like an op (the host does not wait, and a CUDA graph can capture it).
   void copy_from(const Tensor& src);
   /// Values as a host vector (copies from the device if needed).
   template <typename T> std::vector<T> to_vector() const;

@@ -2,7 +2,6 @@
 
 #include <vector>
 
-#include "minidl/core/cuda_runtime.h"
 #include "minidl/core/error.h"
 
 namespace minidl::distributed {
@@ -80,12 +79,7 @@ const Tensor& DataParallel::average_gradients(const Tensor& loss) {
   if (loss.numel() != 1 || loss.dtype() != DType::f32 || loss.device() != loss_.device())
     fail("DataParallel::average_gradients: the loss must be one f32 value on {}, got {} {} on {}",
          loss_.device().str(), dtype_name(loss.dtype()), loss.shape().str(), loss.device().str());
-  // Queued on the device (Tensor::copy_from would wait for it, which a CUDA graph's
-  // capture refuses).
-  if (loss_.device().is_cuda())
-    cuda::copy_device_to_device_async(loss_.raw_data(), loss.raw_data(), loss.nbytes());
-  else
-    loss_.copy_from(loss.reshape({1}));
+  loss_.copy_from(loss.reshape({1}));
   // (1/N) sum over ranks of (gradient of the rank's shard mean loss) = the gradient of
   // the global batch's mean loss, as every shard has B/N rows.
   communicator_.all_reduce(flat_gradients_, Reduction::average);

@@ -11,6 +11,9 @@
 #include "minidl/core/tensor.h"
 #include "minidl/kernels/cuda/elementwise.h"
 #include "test_support.h"
+#if defined(MINIDL_CUDA_EMULATOR)
+#include "minidl/core/emulator/emulator.h"
+#endif
 
 using namespace minidl;
 
@@ -57,6 +60,23 @@ TEST_CASE("a graph runs nothing while it is captured and its work at every repla
   graph.replay();  // the same pointers, what memory holds now
   REQUIRE(values_of(data) == std::vector<float>(1000, 4.0f));
   REQUIRE(values_of(copy) == std::vector<float>(1000, 4.0f));
+}
+
+TEST_CASE("a copy between CUDA tensors waits for nothing and is captured like a kernel") {
+  if (testing::skip_unless_cuda()) return;
+  Tensor data = cuda_full(1000, 1.0f), copy = cuda_full(1000, 0.0f);
+  cuda::Graph graph([&] {
+    cuda::scale(data.data<float>(), 3.0f, data.numel());
+    copy.copy_from(data);  // a synchronous copy here would be refused by the capture
+  });
+  REQUIRE(values_of(copy) == std::vector<float>(1000, 0.0f));  // captured, not run
+  graph.replay();
+  REQUIRE(values_of(copy) == std::vector<float>(1000, 3.0f));
+#if defined(MINIDL_CUDA_EMULATOR)
+  const emulator::Counters before = emulator::counters();
+  data.copy_from(copy);
+  REQUIRE((emulator::counters() - before).host_synchronizations == 0);
+#endif
 }
 
 TEST_CASE("a kernel's arguments are those of capture time") {
